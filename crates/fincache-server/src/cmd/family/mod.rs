@@ -1,0 +1,9 @@
+//! One file per command family; each ends with its `COMMANDS` table.
+
+pub mod connection;
+pub mod string;
+
+use super::spec::CommandSpec;
+
+/// Every family's table, in the order `COMMAND` lists them.
+pub const ALL: &[&[CommandSpec]] = &[connection::COMMANDS, string::COMMANDS];

@@ -1,0 +1,68 @@
+//! The FinCache server library: everything the `fincache` binary runs, usable from tests.
+//!
+//! Layers (arrows point down only): `net` → `cmd` → `store` → `fincache-types`;
+//! `fincache-resp` is the wire format; `config` feeds all of them.
+
+pub mod client;
+pub mod cmd;
+pub mod config;
+pub mod net;
+pub mod server;
+pub mod stats;
+pub mod store;
+
+use server::{Server, Shutdown};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Binds the listeners and runs the server until it is asked to stop.
+pub async fn run(config: config::Config) -> anyhow::Result<()> {
+    let listeners = net::listener::bind(&config.bind, config.port).await?;
+    let server = Server::new(config);
+    for l in &listeners {
+        tracing::info!(addr = %l.local_addr()?, "accepting RESP connections");
+    }
+    let mut tasks = Vec::new();
+    for l in listeners {
+        tasks.push(tokio::spawn(net::listener::accept_loop(server.clone(), l)));
+    }
+    tokio::spawn(cron(server.clone()));
+    tokio::spawn(stop_on_signals(server.clone()));
+    let mut shutdown = server.shutdown.subscribe();
+    let _ = shutdown.wait_for(|s| *s != Shutdown::Running).await;
+    for t in tasks {
+        let _ = t.await;
+    }
+    // Give connection tasks a moment to flush their last replies.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    tracing::info!("FinCache is now ready to exit, bye bye...");
+    Ok(())
+}
+
+/// The server's periodic work, `hz` times per second.
+async fn cron(server: Arc<Server>) {
+    loop {
+        let hz = server.config.read().hz.clamp(1, 500);
+        tokio::time::sleep(Duration::from_millis(1000 / u64::from(hz))).await;
+        server.tick_clock();
+    }
+}
+
+/// SIGTERM and SIGINT stop the server gracefully, as SHUTDOWN does.
+async fn stop_on_signals(server: Arc<Server>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("received SIGTERM, shutting down"),
+            _ = int.recv() => tracing::info!("received SIGINT, shutting down"),
+        }
+        server.request_shutdown();
+    }
+}

@@ -1,0 +1,4 @@
+//! Networking: the TCP listener ([`listener`]) and the per-client task ([`connection`]).
+
+pub mod connection;
+pub mod listener;

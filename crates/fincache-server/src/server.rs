@@ -1,0 +1,91 @@
+//! `Server`: the state shared by every connection and background task.
+
+use crate::client::ClientRegistry;
+use crate::cmd::registry;
+use crate::config::Config;
+use crate::stats::{CommandStat, Stats};
+use crate::store::Keyspace;
+use parking_lot::RwLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+
+/// How the server was asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    Running,
+    Stop,
+}
+
+pub struct Server {
+    pub config: RwLock<Config>,
+    pub keyspace: Keyspace,
+    pub clients: ClientRegistry,
+    pub stats: Stats,
+    /// INFO commandstats, indexed by registry command id.
+    pub command_stats: Box<[CommandStat]>,
+    pub started: Instant,
+    pub started_unix_ms: u64,
+    /// 40 hex characters, new each start (INFO `run_id`).
+    pub run_id: String,
+    /// Seconds since start, refreshed by the server cron; stored in entries for LRU/IDLETIME.
+    pub lru_clock: AtomicU32,
+    pub shutdown: watch::Sender<Shutdown>,
+}
+
+impl Server {
+    pub fn new(config: Config) -> Arc<Server> {
+        let (shutdown, _) = watch::channel(Shutdown::Running);
+        let run_id: String = (0..40)
+            .map(|_| char::from(b"0123456789abcdef"[rand::random::<usize>() % 16]))
+            .collect();
+        Arc::new(Server {
+            keyspace: Keyspace::new(config.databases),
+            config: RwLock::new(config),
+            clients: ClientRegistry::default(),
+            stats: Stats::default(),
+            command_stats: (0..registry::get().len())
+                .map(|_| CommandStat::default())
+                .collect(),
+            started: Instant::now(),
+            started_unix_ms: now_ms(),
+            run_id,
+            lru_clock: AtomicU32::new(0),
+            shutdown,
+        })
+    }
+
+    #[inline]
+    pub fn lru_clock(&self) -> u32 {
+        self.lru_clock.load(Ordering::Relaxed)
+    }
+
+    /// Called by the cron: refreshes the LRU clock.
+    pub fn tick_clock(&self) {
+        self.lru_clock
+            .store(self.started.elapsed().as_secs() as u32, Ordering::Relaxed);
+    }
+
+    pub fn request_shutdown(&self) {
+        self.shutdown.send_replace(Shutdown::Stop);
+    }
+}
+
+/// Unix time in milliseconds.
+#[inline]
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Unix time in microseconds.
+#[inline]
+pub fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}

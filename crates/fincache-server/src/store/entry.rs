@@ -1,0 +1,88 @@
+//! What the keyspace stores per key: the value and its bookkeeping.
+//!
+//! Sizes are asserted in tests: `Value` is 24 bytes and `Entry` 32, so a key with a short string
+//! value costs one 64-byte map slot (key 24 + entry 32 + hash 8) plus its index cell.
+
+use fincache_types::CompactBytes;
+
+/// A stored value. Collection types are boxed so the enum stays 24 bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A string that is a canonical 64-bit integer (OBJECT ENCODING `int`).
+    Int(i64),
+    /// Any other string (`embstr` up to 44 bytes, `raw` beyond, as Redis reports them).
+    Str(CompactBytes),
+}
+
+impl Value {
+    /// The name `TYPE` replies with.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Int(_) | Value::Str(_) => "string",
+        }
+    }
+
+    /// Builds a string value, storing canonical integers compactly as Redis does.
+    pub fn from_bytes(b: &[u8]) -> Value {
+        if b.len() <= 20 {
+            if let Some(n) = fincache_types::num::parse_i64(b) {
+                return Value::Int(n);
+            }
+        }
+        Value::Str(CompactBytes::new(b))
+    }
+
+    /// Builds a string value from an owned buffer (no copy for long values).
+    pub fn from_vec(v: Vec<u8>) -> Value {
+        if v.len() <= 20 {
+            if let Some(n) = fincache_types::num::parse_i64(&v) {
+                return Value::Int(n);
+            }
+        }
+        Value::Str(CompactBytes::from_vec(v))
+    }
+
+    pub fn is_string(&self) -> bool {
+        matches!(self, Value::Int(_) | Value::Str(_))
+    }
+
+    /// Heap bytes owned by the value beyond the entry itself (for MEMORY USAGE and accounting).
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Value::Int(_) => 0,
+            Value::Str(s) => s.heap_size(),
+        }
+    }
+}
+
+/// A key's value plus the bits the keyspace keeps beside it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub value: Value,
+    /// Last access, in seconds of the server's LRU clock (OBJECT IDLETIME, LRU eviction).
+    pub lru: u32,
+    /// Whether the shard's expires table holds a deadline for this key; saves a second lookup
+    /// for the (common) keys without TTL.
+    pub has_expire: bool,
+}
+
+impl Entry {
+    pub fn new(value: Value, lru: u32) -> Self {
+        Entry {
+            value,
+            lru,
+            has_expire: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<Entry>(), 32);
+    }
+}

@@ -1,0 +1,13 @@
+//! FinCache's data structures: pure code with no locks, no I/O and no `unsafe`.
+//!
+//! Each module owns one representation and returns plain results; only the server's command
+//! families turn those into replies.
+
+#![forbid(unsafe_code)]
+
+pub mod bytes;
+pub mod glob;
+pub mod num;
+
+pub use bytes::CompactBytes;
+pub use glob::glob_match;
