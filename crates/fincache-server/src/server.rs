@@ -32,6 +32,8 @@ pub struct Server {
     /// Seconds since start, refreshed by the server cron; stored in entries for LRU/IDLETIME.
     pub lru_clock: AtomicU32,
     pub shutdown: watch::Sender<Shutdown>,
+    /// DEBUG SET-ACTIVE-EXPIRE: whether the cron's active expiry runs.
+    pub active_expire_enabled: std::sync::atomic::AtomicBool,
 }
 
 impl Server {
@@ -53,6 +55,7 @@ impl Server {
             run_id,
             lru_clock: AtomicU32::new(0),
             shutdown,
+            active_expire_enabled: std::sync::atomic::AtomicBool::new(true),
         })
     }
 

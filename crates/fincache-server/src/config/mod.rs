@@ -26,6 +26,8 @@ pub struct Config {
     pub latency_monitor_threshold: u64,
     pub maxmemory: u64,
     pub maxmemory_policy: String,
+    /// Password of the default user (empty = no password, as Redis's `nopass`).
+    pub requirepass: String,
 }
 
 impl Default for Config {
@@ -46,6 +48,7 @@ impl Default for Config {
             latency_monitor_threshold: 0,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
+            requirepass: String::new(),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! - no lock is held across an `.await` or any I/O.
 
 pub mod entry;
+pub mod expire;
 pub mod shard;
 pub mod slot;
 

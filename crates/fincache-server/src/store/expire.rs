@@ -1,0 +1,1 @@
+//! Active expiry: the cron samples keys with a TTL and deletes the expired ones.
