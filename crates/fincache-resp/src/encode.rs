@@ -52,8 +52,10 @@ impl ReplyEncoder {
     /// Newlines are replaced by spaces, as Redis does, so a reply can never be split.
     pub fn error(&mut self, msg: &str) {
         self.buf.push(b'-');
-        self.buf
-            .extend(msg.bytes().map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+        self.buf.extend(
+            msg.bytes()
+                .map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+        );
         self.buf.extend_from_slice(b"\r\n");
     }
 
@@ -148,7 +150,8 @@ impl ReplyEncoder {
     /// A boolean (RESP3 `#t`/`#f`, RESP2 `:1`/`:0`).
     pub fn boolean(&mut self, v: bool) {
         if self.is_resp3() {
-            self.buf.extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
+            self.buf
+                .extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
         } else {
             self.int(i64::from(v));
         }
@@ -223,7 +226,11 @@ pub fn format_double(v: f64) -> String {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // `{:e}` gives the shortest round-trip digits as d.ddddde±x.
     let sci = format!("{:e}", v.abs());

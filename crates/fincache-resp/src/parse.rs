@@ -13,7 +13,7 @@ use thiserror::Error;
 pub struct Limits {
     /// `proto-max-bulk-len`: the largest bulk string accepted.
     pub max_bulk_len: usize,
-    /// The largest multibulk count accepted (Redis: 1024*1024 for normal clients).
+    /// The largest multibulk count accepted (Redis 7: `INT_MAX`; Redis 6 had 1024*1024).
     pub max_multibulk_len: usize,
     /// The longest inline request or header line before `\r\n` (Redis: PROTO_INLINE_MAX_SIZE).
     pub max_inline_len: usize,
@@ -25,7 +25,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_bulk_len: 512 * 1024 * 1024,
-            max_multibulk_len: 1024 * 1024,
+            max_multibulk_len: i32::MAX as usize,
             max_inline_len: 64 * 1024,
             authenticated: true,
         }
@@ -84,18 +84,19 @@ pub fn parse_command<'b>(
     }
 }
 
-/// Finds the `\r\n`-terminated line starting at `start`; returns the index of `\r`.
+/// C's `isspace`: the separators Redis skips between inline arguments (includes `\v` and `\f`,
+/// unlike [`u8::is_ascii_whitespace`]).
 #[inline]
-fn find_crlf(buf: &[u8], start: usize) -> Option<usize> {
-    let mut from = start;
-    loop {
-        let nl = memchr(b'\n', &buf[from..])? + from;
-        if nl > start && buf[nl - 1] == b'\r' {
-            return Some(nl - 1);
-        }
-        // A bare `\n` inside a header is not a terminator for multibulk; keep looking.
-        from = nl + 1;
-    }
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// Finds the first `\r` at or after `start` the way Redis's `strchr(p, '\r')` does: a NUL byte
+/// ends the search (the query buffer is a C string to `strchr`). Returns the index of `\r`.
+#[inline]
+fn find_cr(buf: &[u8], start: usize) -> Option<usize> {
+    let at = memchr::memchr2(b'\r', 0, buf.get(start..)?)? + start;
+    (buf[at] == b'\r').then_some(at)
 }
 
 /// Parses a signed decimal the way Redis's `string2ll` does: no spaces, no `+`, no leading zeros.
@@ -107,7 +108,11 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     if s == b"0" {
         return Some(0);
     }
-    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    let (neg, digits) = if s[0] == b'-' {
+        (true, &s[1..])
+    } else {
+        (false, s)
+    };
     if digits.is_empty() || digits[0] == b'0' {
         return None;
     }
@@ -129,76 +134,87 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     }
 }
 
+/// Multibulk, as Redis's `processMultibulkBuffer`: each header line ends at the first `\r`
+/// (the byte after it is skipped unseen, but must have arrived), and the two bytes after a bulk
+/// payload are skipped unchecked.
 fn parse_multibulk<'b>(
     buf: &'b [u8],
     limits: &Limits,
     argv: &mut Vec<&'b [u8]>,
 ) -> Result<Parsed, ProtocolError> {
-    let Some(cr) = find_crlf(buf, 1) else {
+    let Some(cr) = find_cr(buf, 1) else {
         if buf.len() > limits.max_inline_len {
             return Err(ProtocolError::MultibulkCountTooBig);
         }
         return Ok(Parsed::Incomplete { hint: None });
     };
-    let count = parse_i64(&buf[1..cr]).ok_or(ProtocolError::InvalidMultibulkLength)?;
+    if cr + 2 > buf.len() {
+        return Ok(Parsed::Incomplete { hint: None });
+    }
+    let count = match parse_i64(&buf[1..cr]) {
+        Some(n) if n < 0 || n as u64 <= limits.max_multibulk_len as u64 => n,
+        _ => return Err(ProtocolError::InvalidMultibulkLength),
+    };
+    if !limits.authenticated && count > UNAUTH_MAX_MULTIBULK as i64 {
+        return Err(ProtocolError::UnauthenticatedMultibulkLength);
+    }
     let mut pos = cr + 2;
     if count <= 0 {
         // Redis treats `*0` and `*-1` as an empty command and moves on.
         return Ok(Parsed::Complete(pos));
     }
-    let count = count as usize;
-    if count > limits.max_multibulk_len {
-        return Err(ProtocolError::InvalidMultibulkLength);
-    }
-    if !limits.authenticated && count > UNAUTH_MAX_MULTIBULK {
-        return Err(ProtocolError::UnauthenticatedMultibulkLength);
-    }
-    argv.reserve(count.min(1024));
+    // Every argument takes at least 6 bytes (`$0\r\n\r\n`): never reserve for more than can fit.
+    argv.reserve((count as usize).min(buf.len() / 6 + 1));
     for _ in 0..count {
-        if pos >= buf.len() {
-            return Ok(Parsed::Incomplete { hint: None });
-        }
-        if buf[pos] != b'$' {
-            return Err(ProtocolError::ExpectedDollar(buf[pos]));
-        }
-        let Some(cr) = find_crlf(buf, pos + 1) else {
+        let Some(cr) = find_cr(buf, pos) else {
             if buf.len() - pos > limits.max_inline_len {
                 return Err(ProtocolError::BulkCountTooBig);
             }
             return Ok(Parsed::Incomplete { hint: None });
         };
-        let len = parse_i64(&buf[pos + 1..cr]).ok_or(ProtocolError::InvalidBulkLength)?;
-        if len < 0 || len as u64 > limits.max_bulk_len as u64 {
-            return Err(ProtocolError::InvalidBulkLength);
+        if cr + 2 > buf.len() {
+            return Ok(Parsed::Incomplete { hint: None });
         }
-        let len = len as usize;
+        if buf[pos] != b'$' {
+            return Err(ProtocolError::ExpectedDollar(buf[pos]));
+        }
+        let len = match parse_i64(&buf[pos + 1..cr]) {
+            Some(n) if n >= 0 && n as u64 <= limits.max_bulk_len as u64 => n as usize,
+            _ => return Err(ProtocolError::InvalidBulkLength),
+        };
         if !limits.authenticated && len > UNAUTH_MAX_BULK {
             return Err(ProtocolError::UnauthenticatedBulkLength);
         }
         let start = cr + 2;
-        let end = start + len;
-        if buf.len() < end + 2 {
-            return Ok(Parsed::Incomplete {
-                hint: Some(end + 2),
-            });
+        // Cannot overflow: `len` is at most `max_bulk_len`, far below `usize::MAX / 2`.
+        let end = start.saturating_add(len);
+        let next = end.saturating_add(2);
+        if buf.len() < next {
+            return Ok(Parsed::Incomplete { hint: Some(next) });
         }
         // Redis does not check the two bytes after the payload; it skips them.
         argv.push(&buf[start..end]);
-        pos = end + 2;
+        pos = next;
     }
     Ok(Parsed::Complete(pos))
 }
 
+/// Inline, as Redis's `processInlineBuffer`: the line ends at the first `\n` (a NUL byte before
+/// it hides it, as `strchr` does), an optional `\r` before it is dropped, and the rest is split
+/// by `sdssplitargs` rules.
 fn parse_inline<'b>(
     buf: &'b [u8],
     limits: &Limits,
     argv: &mut Vec<&'b [u8]>,
 ) -> Result<Parsed, ProtocolError> {
-    let Some(nl) = memchr(b'\n', buf) else {
-        if buf.len() > limits.max_inline_len {
-            return Err(ProtocolError::InlineTooBig);
+    let nl = match memchr::memchr2(b'\n', 0, buf) {
+        Some(i) if buf[i] == b'\n' => i,
+        _ => {
+            if buf.len() > limits.max_inline_len {
+                return Err(ProtocolError::InlineTooBig);
+            }
+            return Ok(Parsed::Incomplete { hint: None });
         }
-        return Ok(Parsed::Incomplete { hint: None });
     };
     let mut line = &buf[..nl];
     if line.last() == Some(&b'\r') {
@@ -212,32 +228,48 @@ fn parse_inline<'b>(
             args,
         });
     }
-    argv.extend(line.split(|c| c.is_ascii_whitespace()).filter(|a| !a.is_empty()));
+    // Without quotes, `sdssplitargs` skips `isspace` runs and ends a word at space, tab, CR, LF.
+    let mut i = 0;
+    while i < line.len() {
+        while i < line.len() && is_c_space(line[i]) {
+            i += 1;
+        }
+        let start = i;
+        while i < line.len() && !matches!(line[i], b' ' | b'\t' | b'\r' | b'\n') {
+            i += 1;
+        }
+        if i > start {
+            argv.push(&line[start..i]);
+        }
+    }
     Ok(Parsed::Complete(nl + 1))
 }
 
 /// Full `sdssplitargs` decoding of one inline line (escapes `\n \r \t \b \a \\ \" \xHH` inside
-/// double quotes, `\'` inside single quotes), producing owned arguments. Only used for the rare
-/// inline request that contains escapes. `line` excludes the trailing `\r\n`.
+/// double quotes, `\'` inside single quotes), producing owned arguments. `line` excludes the
+/// trailing `\r\n`. A NUL byte ends the line, as it ends the C string Redis splits.
 pub fn decode_inline_owned(line: &[u8]) -> Result<Vec<Vec<u8>>, ProtocolError> {
+    let line = match memchr(0, line) {
+        Some(n) => &line[..n],
+        None => line,
+    };
     let mut out = Vec::new();
     let mut i = 0;
-    while i < line.len() {
-        while i < line.len() && line[i].is_ascii_whitespace() {
+    loop {
+        while i < line.len() && is_c_space(line[i]) {
             i += 1;
         }
         if i >= line.len() {
-            break;
+            return Ok(out);
         }
         let mut cur = Vec::new();
         let mut in_dq = false;
         let mut in_sq = false;
         loop {
             if in_dq {
-                if i >= line.len() {
+                let Some(&c) = line.get(i) else {
                     return Err(ProtocolError::UnbalancedQuotes);
-                }
-                let c = line[i];
+                };
                 if c == b'\\'
                     && i + 3 < line.len()
                     && line[i + 1] == b'x'
@@ -257,7 +289,8 @@ pub fn decode_inline_owned(line: &[u8]) -> Result<Vec<Vec<u8>>, ProtocolError> {
                         other => other,
                     });
                 } else if c == b'"' {
-                    if i + 1 < line.len() && !line[i + 1].is_ascii_whitespace() {
+                    // The closing quote must be followed by a space or nothing at all.
+                    if i + 1 < line.len() && !is_c_space(line[i + 1]) {
                         return Err(ProtocolError::UnbalancedQuotes);
                     }
                     i += 1;
@@ -266,15 +299,14 @@ pub fn decode_inline_owned(line: &[u8]) -> Result<Vec<Vec<u8>>, ProtocolError> {
                     cur.push(c);
                 }
             } else if in_sq {
-                if i >= line.len() {
+                let Some(&c) = line.get(i) else {
                     return Err(ProtocolError::UnbalancedQuotes);
-                }
-                let c = line[i];
-                if c == b'\\' && i + 1 < line.len() && line[i + 1] == b'\'' {
+                };
+                if c == b'\\' && line.get(i + 1) == Some(&b'\'') {
                     i += 1;
                     cur.push(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < line.len() && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < line.len() && !is_c_space(line[i + 1]) {
                         return Err(ProtocolError::UnbalancedQuotes);
                     }
                     i += 1;
@@ -283,21 +315,17 @@ pub fn decode_inline_owned(line: &[u8]) -> Result<Vec<Vec<u8>>, ProtocolError> {
                     cur.push(c);
                 }
             } else {
-                if i >= line.len() {
-                    break;
-                }
-                match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
-                    b'"' => in_dq = true,
-                    b'\'' => in_sq = true,
-                    c => cur.push(c),
+                match line.get(i) {
+                    None | Some(b' ' | b'\n' | b'\r' | b'\t') => break,
+                    Some(b'"') => in_dq = true,
+                    Some(b'\'') => in_sq = true,
+                    Some(&c) => cur.push(c),
                 }
             }
             i += 1;
         }
         out.push(cur);
     }
-    Ok(out)
 }
 
 fn hex(c: u8) -> u8 {
@@ -372,6 +400,253 @@ mod tests {
         );
         let big = vec![b'a'; 70 * 1024];
         assert_eq!(parse_all(&big).unwrap_err(), ProtocolError::InlineTooBig);
+    }
+
+    fn err_text(input: &[u8]) -> String {
+        match parse_all(input) {
+            Err(e) => format!("ERR {e}"),
+            Ok(r) => panic!("expected an error for {input:?}, got {r:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_headers_have_redis_texts() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"*abc\r\n", "ERR Protocol error: invalid multibulk length"),
+            (b"*1x\r\n", "ERR Protocol error: invalid multibulk length"),
+            (b"*\r\n", "ERR Protocol error: invalid multibulk length"),
+            (b"*+1\r\n", "ERR Protocol error: invalid multibulk length"),
+            (
+                b"*3000000000\r\n",
+                "ERR Protocol error: invalid multibulk length",
+            ),
+            (b"*1\r\n$-2\r\n", "ERR Protocol error: invalid bulk length"),
+            (b"*1\r\n$-1\r\n", "ERR Protocol error: invalid bulk length"),
+            (b"*1\r\n$x\r\n", "ERR Protocol error: invalid bulk length"),
+            (b"*1\r\n$\r\n", "ERR Protocol error: invalid bulk length"),
+            (
+                b"*1\r\nfoo\r\n",
+                "ERR Protocol error: expected '$', got 'f'",
+            ),
+            (
+                b"*2\r\n$1\r\na\r\n:1\r\n",
+                "ERR Protocol error: expected '$', got ':'",
+            ),
+            (b"*1\r\n\r\n", "ERR Protocol error: expected '$', got '\r'"),
+            (
+                b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n",
+                "ERR Protocol error: expected '$', got 'f'",
+            ),
+            (
+                b"SET k \"v\r\n",
+                "ERR Protocol error: unbalanced quotes in request",
+            ),
+            (
+                b"SET k 'v\r\n",
+                "ERR Protocol error: unbalanced quotes in request",
+            ),
+            (
+                b"ECHO \"a\"b\r\n",
+                "ERR Protocol error: unbalanced quotes in request",
+            ),
+            (
+                b"ECHO 'a'b\r\n",
+                "ERR Protocol error: unbalanced quotes in request",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                &err_text(input),
+                want,
+                "input {:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn empty_and_negative_multibulk_are_skipped() {
+        for input in [&b"*0\r\n"[..], b"*-1\r\n", b"*-10\r\n"] {
+            let mut argv = Vec::new();
+            let r = parse_command(input, &Limits::default(), &mut argv).unwrap();
+            assert_eq!(r, Parsed::Complete(input.len()));
+            assert!(argv.is_empty());
+        }
+    }
+
+    #[test]
+    fn header_line_ends_at_first_cr_like_redis() {
+        // Redis finds the first `\r` and skips the byte after it without looking.
+        assert_eq!(
+            err_text(b"*1\rX\nPING\r\n"),
+            "ERR Protocol error: expected '$', got '\n'"
+        );
+        // The payload's trailing two bytes are skipped unchecked.
+        let (args, n) = parse_all(b"*1\r\n$4\r\nPINGxy").unwrap();
+        assert_eq!((args, n), (vec![b"PING".to_vec()], 14));
+        // A lone `\r` at the end waits for the byte after it.
+        let mut argv = Vec::new();
+        let r = parse_command(b"*1\r", &Limits::default(), &mut argv).unwrap();
+        assert!(matches!(r, Parsed::Incomplete { .. }));
+        // Nothing is judged before its header line is complete (Redis waits too).
+        let r = parse_command(b"*1\r\nfoo", &Limits::default(), &mut argv).unwrap();
+        assert!(matches!(r, Parsed::Incomplete { .. }));
+    }
+
+    #[test]
+    fn truncated_input_is_incomplete_and_consumes_nothing() {
+        let inputs: &[&[u8]] = &[
+            b"*",
+            b"*2",
+            b"*2\r\n",
+            b"*2\r\n$3",
+            b"*2\r\n$3\r\nGE",
+            b"*2\r\n$3\r\nGET\r\n",
+            b"*2\r\n$3\r\nGET\r\n$1\r\nk\r",
+            b"PING",
+            b"SET k \"unfinished",
+        ];
+        for input in inputs {
+            let mut argv = Vec::new();
+            let r = parse_command(input, &Limits::default(), &mut argv).unwrap();
+            assert!(
+                matches!(r, Parsed::Incomplete { .. }),
+                "{input:?} gave {r:?}"
+            );
+        }
+        // The hint names the whole size of a bulk on its way.
+        let mut argv = Vec::new();
+        let r = parse_command(b"*1\r\n$100\r\nab", &Limits::default(), &mut argv).unwrap();
+        assert_eq!(
+            r,
+            Parsed::Incomplete {
+                hint: Some(10 + 100 + 2)
+            }
+        );
+    }
+
+    #[test]
+    fn oversized_input_is_refused() {
+        // Bulk longer than proto-max-bulk-len.
+        let limits = Limits {
+            max_bulk_len: 10,
+            ..Limits::default()
+        };
+        let mut argv = Vec::new();
+        let err = parse_command(b"*1\r\n$11\r\n", &limits, &mut argv).unwrap_err();
+        assert_eq!(err.to_string(), "Protocol error: invalid bulk length");
+        assert!(parse_command(b"*1\r\n$10\r\n0123456789\r\n", &limits, &mut argv).is_ok());
+        assert_eq!(
+            err_text(b"*1\r\n$536870913\r\n"),
+            "ERR Protocol error: invalid bulk length"
+        );
+        assert_eq!(
+            err_text(b"*1\r\n$2000000000\r\n"),
+            "ERR Protocol error: invalid bulk length"
+        );
+        // A declared size at the default limit is accepted (and waited for).
+        let r = parse_command(b"*1\r\n$536870912\r\n", &Limits::default(), &mut argv).unwrap();
+        assert!(matches!(r, Parsed::Incomplete { .. }));
+        // Multibulk count: Redis 7 accepts up to INT_MAX; a configured lower limit applies.
+        let r = parse_command(b"*2000000\r\n", &Limits::default(), &mut argv).unwrap();
+        assert!(matches!(r, Parsed::Incomplete { .. }));
+        assert_eq!(
+            err_text(b"*2147483648\r\n"),
+            "ERR Protocol error: invalid multibulk length"
+        );
+        let limits = Limits {
+            max_multibulk_len: 1024 * 1024,
+            ..Limits::default()
+        };
+        let err = parse_command(b"*1048577\r\n", &limits, &mut argv).unwrap_err();
+        assert_eq!(err, ProtocolError::InvalidMultibulkLength);
+        // Inline requests over 64 KiB without a newline.
+        let mut big = vec![b'a'; 64 * 1024 + 1];
+        assert_eq!(err_text(&big), "ERR Protocol error: too big inline request");
+        big.truncate(64 * 1024);
+        assert!(matches!(parse_all(&big), Ok((ref a, 0)) if a.is_empty()));
+        // A multibulk count or bulk length line over 64 KiB without `\r`.
+        let mut count = b"*".to_vec();
+        count.extend(std::iter::repeat_n(b'1', 64 * 1024));
+        assert_eq!(
+            err_text(&count),
+            "ERR Protocol error: too big mbulk count string"
+        );
+        let mut bulk = b"*1\r\n$".to_vec();
+        bulk.extend(std::iter::repeat_n(b'1', 64 * 1024));
+        assert_eq!(
+            err_text(&bulk),
+            "ERR Protocol error: too big bulk count string"
+        );
+    }
+
+    #[test]
+    fn unauthenticated_limits() {
+        let limits = Limits {
+            authenticated: false,
+            ..Limits::default()
+        };
+        let mut argv = Vec::new();
+        let err = parse_command(b"*11\r\n", &limits, &mut argv).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Protocol error: unauthenticated multibulk length"
+        );
+        let err = parse_command(b"*1\r\n$16385\r\n", &limits, &mut argv).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Protocol error: unauthenticated bulk length"
+        );
+        assert!(parse_command(b"*10\r\n$16384\r\n", &limits, &mut argv).is_ok());
+    }
+
+    #[test]
+    fn inline_splits_like_sdssplitargs() {
+        let split = |s: &[u8]| parse_all(s).unwrap().0;
+        // Leading blanks of any `isspace` kind are skipped; words end at space, tab, CR, LF.
+        assert_eq!(split(b"\x0b\x0cPING\r\n"), vec![b"PING".to_vec()]);
+        assert_eq!(
+            split(b"ECHO a\x0cb\r\n"),
+            vec![b"ECHO".to_vec(), b"a\x0cb".to_vec()]
+        );
+        assert_eq!(
+            split(b"ECHO a\x0bb\n"),
+            vec![b"ECHO".to_vec(), b"a\x0bb".to_vec()]
+        );
+        assert_eq!(
+            split(b"GET\tk\rx\n"),
+            vec![b"GET".to_vec(), b"k".to_vec(), b"x".to_vec()]
+        );
+        assert_eq!(split(b"   \r\n"), Vec::<Vec<u8>>::new());
+        assert_eq!(split(b"\n"), Vec::<Vec<u8>>::new());
+        // Quotes may start inside a word and must be followed by a blank.
+        assert_eq!(
+            split(b"ECHO a\"b c\"\r\n"),
+            vec![b"ECHO".to_vec(), b"ab c".to_vec()]
+        );
+        assert_eq!(
+            split(b"ECHO 'it\\'s'\r\n"),
+            vec![b"ECHO".to_vec(), b"it's".to_vec()]
+        );
+        assert_eq!(
+            split(b"ECHO \"\"\r\n"),
+            vec![b"ECHO".to_vec(), b"".to_vec()]
+        );
+        assert_eq!(
+            split(b"ECHO \"a\"\x0b\r\n"),
+            vec![b"ECHO".to_vec(), b"a".to_vec()]
+        );
+        assert_eq!(
+            split(b"ECHO \"\\x4g\\xff\\q\\\\\"\r\n"),
+            vec![b"ECHO".to_vec(), b"x4g\xffq\\".to_vec()]
+        );
+        // A NUL byte hides the newline (Redis's `strchr` stops there): the line never ends.
+        let mut argv = Vec::new();
+        let r = parse_command(b"ECHO a\0b\r\n", &Limits::default(), &mut argv).unwrap();
+        assert!(matches!(r, Parsed::Incomplete { .. }));
+        // Pipelined inline commands are consumed one line at a time.
+        let (args, n) = parse_all(b"PING\nPING\n").unwrap();
+        assert_eq!((args, n), (vec![b"PING".to_vec()], 5));
     }
 
     #[test]

@@ -71,8 +71,15 @@ fn parse_at(buf: &[u8], pos: usize, depth: usize) -> Result<(Reply, usize), Repl
         b'+' => line(buf, p).map(|(l, n)| (Reply::Simple(text(l)), n)),
         b'-' => line(buf, p).map(|(l, n)| (Reply::Error(text(l)), n)),
         b':' => int_line(buf, p).map(|(v, n)| (Reply::Int(v), n)),
-        b'_' => line(buf, p).map(|(_, n)| (Reply::Null, n)),
-        b'#' => line(buf, p).map(|(l, n)| (Reply::Bool(l == b"t"), n)),
+        b'_' => match line(buf, p)? {
+            (b"", n) => Ok((Reply::Null, n)),
+            _ => Err(ReplyParseError::Malformed(p)),
+        },
+        b'#' => match line(buf, p)? {
+            (b"t", n) => Ok((Reply::Bool(true), n)),
+            (b"f", n) => Ok((Reply::Bool(false), n)),
+            _ => Err(ReplyParseError::Malformed(p)),
+        },
         b'(' => line(buf, p).map(|(l, n)| (Reply::BigNumber(text(l)), n)),
         b',' => {
             let (l, n) = line(buf, p)?;
@@ -90,9 +97,16 @@ fn parse_at(buf: &[u8], pos: usize, depth: usize) -> Result<(Reply, usize), Repl
             if len < 0 {
                 return Ok((Reply::Null, start));
             }
-            let end = start + len as usize;
-            if buf.len() < end + 2 {
+            // A length no buffer can hold is still only "not arrived yet" to a streaming reader.
+            let end = usize::try_from(len)
+                .ok()
+                .and_then(|l| start.checked_add(l))
+                .ok_or(ReplyParseError::Incomplete)?;
+            if buf.len() < end.saturating_add(2) {
                 return Err(ReplyParseError::Incomplete);
+            }
+            if &buf[end..end + 2] != b"\r\n" {
+                return Err(ReplyParseError::Malformed(end));
             }
             let data = buf[start..end].to_vec();
             let reply = match tag {
@@ -112,7 +126,13 @@ fn parse_at(buf: &[u8], pos: usize, depth: usize) -> Result<(Reply, usize), Repl
             if count < 0 {
                 return Ok((Reply::Null, next));
             }
-            let items = if tag == b'%' { count * 2 } else { count } as usize;
+            let items = if tag == b'%' {
+                count.checked_mul(2)
+            } else {
+                Some(count)
+            }
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or(ReplyParseError::Malformed(p))?;
             let mut elems = Vec::with_capacity(items.min(1024));
             for _ in 0..items {
                 let (r, n) = parse_at(buf, next, depth + 1)?;
@@ -137,7 +157,11 @@ fn parse_at(buf: &[u8], pos: usize, depth: usize) -> Result<(Reply, usize), Repl
         b'|' => {
             // Attributes precede the real reply; skip them.
             let (count, mut next) = int_line(buf, p)?;
-            for _ in 0..count.max(0) * 2 {
+            let items = count
+                .max(0)
+                .checked_mul(2)
+                .ok_or(ReplyParseError::Malformed(p))?;
+            for _ in 0..items {
                 next = parse_at(buf, next, depth + 1)?.1;
             }
             parse_at(buf, next, depth + 1)
@@ -173,6 +197,9 @@ mod tests {
     #[test]
     fn incomplete() {
         assert_eq!(parse_reply(b"$5\r\nab"), Err(ReplyParseError::Incomplete));
-        assert_eq!(parse_reply(b"*2\r\n:1\r\n"), Err(ReplyParseError::Incomplete));
+        assert_eq!(
+            parse_reply(b"*2\r\n:1\r\n"),
+            Err(ReplyParseError::Incomplete)
+        );
     }
 }

@@ -6,8 +6,12 @@
 pub mod client;
 pub mod cmd;
 pub mod config;
+pub mod latency;
+pub mod logging;
+pub mod monitor;
 pub mod net;
 pub mod server;
+pub mod slowlog;
 pub mod stats;
 pub mod store;
 
@@ -45,6 +49,8 @@ async fn cron(server: Arc<Server>) {
         let hz = server.config.read().hz.clamp(1, 500);
         tokio::time::sleep(Duration::from_millis(1000 / u64::from(hz))).await;
         server.tick_clock();
+        store::expire::active_expire_cycle(&server, hz);
+        stats::cron_sample(&server);
     }
 }
 

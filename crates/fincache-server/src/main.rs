@@ -1,23 +1,55 @@
-//! The `fincache` binary: load configuration, start logging, serve.
+//! The `fincache` binary: load the configuration (defaults ← `--config` YAML ← `FINCACHE_*`
+//! environment ← flags), start logging, start the runtime, serve. Any error prints
+//! `fincache: <message>` and exits with status 1.
 
-use fincache_server::config::Config;
+use fincache_server::config::load::{self, Startup};
+use fincache_server::logging;
+use std::process::ExitCode;
 
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-fn main() -> anyhow::Result<()> {
-    let mut config = Config::default();
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--port" => config.port = args.next().unwrap_or_default().parse()?,
-            "--bind" => config.bind = args.next().unwrap_or_default(),
-            other => anyhow::bail!("unknown argument {other}"),
+fn main() -> ExitCode {
+    match start() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("fincache: {message}");
+            ExitCode::from(1)
         }
     }
-    tracing_subscriber::fmt().with_target(false).init();
+}
+
+fn start() -> Result<(), String> {
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| {
+            a.into_string()
+                .map_err(|a| format!("argument is not UTF-8: {}", a.to_string_lossy()))
+        })
+        .collect::<Result<_, _>>()?;
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let (mut config, warnings) = match load::from_process(args, env)? {
+        Startup::Print(text) => {
+            print!("{text}");
+            return Ok(());
+        }
+        Startup::Run { config, warnings } => (*config, warnings),
+    };
+    load::prepare(&mut config)?;
+    logging::init(&config)?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    if let Some(path) = &config.config_file {
+        tracing::info!(file = %path.display(), "configuration loaded");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
-    runtime.block_on(fincache_server::run(config))
+        .build()
+        .map_err(|e| format!("can't start the runtime: {e}"))?;
+    runtime
+        .block_on(fincache_server::run(config))
+        .map_err(|e| format!("{e:#}"))
 }

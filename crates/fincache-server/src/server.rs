@@ -34,14 +34,25 @@ pub struct Server {
     pub shutdown: watch::Sender<Shutdown>,
     /// DEBUG SET-ACTIVE-EXPIRE: whether the cron's active expiry runs.
     pub active_expire_enabled: std::sync::atomic::AtomicBool,
+    /// SLOWLOG: commands slower than `slowlog-log-slower-than`.
+    pub slowlog: crate::slowlog::SlowLog,
+    /// LATENCY: events slower than `latency-monitor-threshold`.
+    pub latency: crate::latency::LatencyMonitor,
+    /// INFO `master_replid`: 40 hex characters, new each start (replication will own it).
+    pub replid: String,
+    /// The clients in MONITOR mode.
+    pub monitors: crate::monitor::Monitors,
+    /// CLIENT PAUSE / UNPAUSE.
+    pub client_pause: crate::client::ClientPause,
 }
 
 impl Server {
     pub fn new(config: Config) -> Arc<Server> {
         let (shutdown, _) = watch::channel(Shutdown::Running);
-        let run_id: String = (0..40)
-            .map(|_| char::from(b"0123456789abcdef"[rand::random::<usize>() % 16]))
-            .collect();
+        let run_id = random_hex40();
+        let slowlog =
+            crate::slowlog::SlowLog::new(config.slowlog_log_slower_than, config.slowlog_max_len);
+        let latency = crate::latency::LatencyMonitor::new(config.latency_monitor_threshold);
         Arc::new(Server {
             keyspace: Keyspace::new(config.databases),
             config: RwLock::new(config),
@@ -56,7 +67,22 @@ impl Server {
             lru_clock: AtomicU32::new(0),
             shutdown,
             active_expire_enabled: std::sync::atomic::AtomicBool::new(true),
+            slowlog,
+            latency,
+            replid: random_hex40(),
+            monitors: crate::monitor::Monitors::default(),
+            client_pause: crate::client::ClientPause::default(),
         })
+    }
+
+    /// Copies the settings the dispatcher checks after every command (slow log and latency
+    /// thresholds) into their lock-free mirrors. Called after every admin command (CONFIG SET
+    /// is one) and by the cron, so a change applies to the very next command.
+    pub fn refresh_config_mirrors(&self) {
+        let c = self.config.read();
+        self.slowlog
+            .refresh(c.slowlog_log_slower_than, c.slowlog_max_len);
+        self.latency.refresh(c.latency_monitor_threshold);
     }
 
     #[inline]
@@ -73,6 +99,13 @@ impl Server {
     pub fn request_shutdown(&self) {
         self.shutdown.send_replace(Shutdown::Stop);
     }
+}
+
+/// 40 random lower-case hex characters (run ids, replication ids).
+fn random_hex40() -> String {
+    (0..40)
+        .map(|_| char::from(b"0123456789abcdef"[rand::random::<usize>() % 16]))
+        .collect()
 }
 
 /// Unix time in milliseconds.

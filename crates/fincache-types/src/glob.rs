@@ -1,11 +1,33 @@
 //! Glob matching with exactly Redis's semantics (`util.c` `stringmatchlen`): `*`, `?`, classes
 //! `[abc]`, ranges `[a-z]` (either order), negation `[^...]`, and `\` escapes, over raw bytes.
 //! Used by KEYS, SCAN MATCH, PSUBSCRIBE, CONFIG GET and ACL key patterns.
+//!
+//! Redis's quirks are kept on purpose, because clients see them:
+//! - a pattern never matches the empty string unless it is empty itself (`*` does not match
+//!   `""`; KEYS and SCAN special-case the exact pattern `*` before calling the matcher);
+//! - an unterminated class (`[abc`, `[^`) ends at the end of the pattern;
+//! - range bounds compare as signed C `char`s, so `[a-\xff]` is the range `\xff..=a`;
+//! - recursion is capped (1000 nested stars) and a failed star stops the enclosing ones from
+//!   retrying (`skipLongerMatches`), so pathological patterns stay linear-ish.
 
 /// Returns whether `string` matches `pattern`. `nocase` folds ASCII case.
 pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
     let mut skip_longer = false;
     match_from(pattern, string, nocase, &mut skip_longer, 0)
+}
+
+/// A pattern or string byte as Redis's C code sees it: a signed `char`.
+fn signed(b: u8) -> i32 {
+    i32::from(b as i8)
+}
+
+/// C `tolower` in the "C" locale on a signed `char`: only ASCII letters change.
+fn signed_lower(c: i32) -> i32 {
+    if (i32::from(b'A')..=i32::from(b'Z')).contains(&c) {
+        c + 32
+    } else {
+        c
+    }
 }
 
 fn fold(c: u8, nocase: bool) -> u8 {
@@ -73,19 +95,18 @@ fn match_from(
                     } else if p[0] == b']' {
                         break;
                     } else if p.len() >= 3 && p[1] == b'-' {
-                        let (mut start, mut end) = (p[0], p[2]);
+                        // Redis compares range bounds as C `char`s, which are signed on the
+                        // platforms it ships for: bytes >= 0x80 sort below every ASCII byte.
+                        let (mut start, mut end) = (signed(p[0]), signed(p[2]));
                         if start > end {
                             std::mem::swap(&mut start, &mut end);
                         }
-                        let (start, end, c) = if nocase {
-                            (
-                                start.to_ascii_lowercase(),
-                                end.to_ascii_lowercase(),
-                                s[0].to_ascii_lowercase(),
-                            )
-                        } else {
-                            (start, end, s[0])
-                        };
+                        let mut c = signed(s[0]);
+                        if nocase {
+                            start = signed_lower(start);
+                            end = signed_lower(end);
+                            c = signed_lower(c);
+                        }
                         p = &p[2..];
                         if c >= start && c <= end {
                             matched = true;
@@ -158,6 +179,85 @@ mod tests {
         assert!(!m("a*b", "acd"));
         assert!(m("a**", "a"));
         assert!(glob_match(b"HELLO", b"hello", true));
+    }
+
+    fn mb(p: &[u8], s: &[u8]) -> bool {
+        glob_match(p, s, false)
+    }
+
+    #[test]
+    fn empty_string_matches_only_empty_pattern() {
+        assert!(m("", ""));
+        assert!(!m("*", ""));
+        assert!(!m("**", ""));
+        assert!(!m("?", ""));
+        assert!(!m("", "a"));
+        assert!(m("a*", "a"));
+        assert!(m("a**", "a"));
+    }
+
+    #[test]
+    fn unterminated_classes() {
+        assert!(m("[abc", "a"));
+        assert!(m("[abc", "c"));
+        assert!(!m("[abc", "d"));
+        assert!(!m("[abc", "ab"));
+        assert!(m("[^", "x"));
+        assert!(!m("[^", ""));
+        assert!(!m("[^", "xy"));
+        assert!(!m("[", "a"));
+        assert!(m("x[a-", "x-"));
+        assert!(m("x[a-", "xa"));
+        assert!(!m("x[a-", "xb"));
+    }
+
+    #[test]
+    fn escapes() {
+        assert!(m("[\\]]", "]"));
+        assert!(m("[\\-]", "-"));
+        assert!(m("a\\", "a\\"));
+        assert!(m("\\", "\\"));
+        assert!(m("[\\", "\\"));
+        assert!(m("\\?", "?"));
+        assert!(!m("\\?", "a"));
+        // Unlike glob(7), a `]` right after `[` closes an empty class that matches nothing.
+        assert!(!m("[]]", "]"));
+        assert!(!m("[]a]", "]"));
+        assert!(!m("[]a]", "a"));
+    }
+
+    #[test]
+    fn ranges_compare_as_signed_chars() {
+        // As on x86-64 redis-server: 0xff is -1, so the range is -1..=97.
+        assert!(mb(b"[a-\xff]", b"a"));
+        assert!(!mb(b"[a-\xff]", b"b"));
+        assert!(!mb(b"[a-\xff]", b"\xc8"));
+        assert!(mb(b"[a-\xff]", b"\xff"));
+        assert!(mb(b"[\x80-\xff]", b"\x90"));
+        assert!(!mb(b"[\x80-\xff]", b"a"));
+        assert!(mb(b"[\xc8]", b"\xc8"));
+    }
+
+    #[test]
+    fn nocase() {
+        assert!(glob_match(b"[A-C]x", b"bX", true));
+        assert!(!glob_match(b"[A-C]x", b"bX", false));
+        assert!(glob_match(b"h*O", b"HellO", true));
+        // Escapes inside a class compare exactly, even with nocase (as Redis does).
+        assert!(!glob_match(b"[\\A]", b"a", true));
+    }
+
+    #[test]
+    fn stars_and_questions() {
+        assert!(m("*a", "bba"));
+        assert!(!m("*a", "bbab"));
+        assert!(m("a*b*c", "aXbYc"));
+        assert!(m("a*b*c", "abc"));
+        assert!(!m("a*b*c", "acb"));
+        assert!(m("??", "ab"));
+        assert!(!m("??", "a"));
+        assert!(m("*?", "a"));
+        assert!(!m("*?", ""));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 
 pub mod bytes;
 pub mod glob;
+pub mod lcs;
+pub mod longdouble;
 pub mod num;
 
 pub use bytes::CompactBytes;

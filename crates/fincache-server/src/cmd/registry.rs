@@ -99,7 +99,9 @@ impl Registry {
     pub fn lookup_sub(&self, parent: &CommandRef, name: &[u8]) -> Option<CommandRef> {
         let mut buf = [0u8; 64];
         let lower = lower_into(name, &mut buf)?;
-        self.subs.get(&(parent.id, lower)).map(|&id| self.entries[id])
+        self.subs
+            .get(&(parent.id, lower))
+            .map(|&id| self.entries[id])
     }
 
     /// Every top-level command.

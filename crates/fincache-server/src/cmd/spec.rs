@@ -162,6 +162,183 @@ pub struct KeyPos {
     pub step: i32,
 }
 
+/// Key-spec flags (Redis 7 `COMMAND INFO` key specs, `COMMAND GETKEYSANDFLAGS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KeyFlags(pub u16);
+
+impl KeyFlags {
+    pub const NONE: KeyFlags = KeyFlags(0);
+    /// Read-only: the command reads the key.
+    pub const RO: KeyFlags = KeyFlags(1 << 0);
+    /// Read-write: reads and modifies the key.
+    pub const RW: KeyFlags = KeyFlags(1 << 1);
+    /// Overwrite: replaces the key's value without reading it.
+    pub const OW: KeyFlags = KeyFlags(1 << 2);
+    /// Remove: deletes the key.
+    pub const RM: KeyFlags = KeyFlags(1 << 3);
+    pub const ACCESS: KeyFlags = KeyFlags(1 << 4);
+    pub const UPDATE: KeyFlags = KeyFlags(1 << 5);
+    pub const INSERT: KeyFlags = KeyFlags(1 << 6);
+    pub const DELETE: KeyFlags = KeyFlags(1 << 7);
+    pub const NOT_KEY: KeyFlags = KeyFlags(1 << 8);
+    pub const INCOMPLETE: KeyFlags = KeyFlags(1 << 9);
+    pub const VARIABLE_FLAGS: KeyFlags = KeyFlags(1 << 10);
+
+    /// Names in the order Redis prints them.
+    pub const NAMES: &'static [(KeyFlags, &'static str)] = &[
+        (KeyFlags::RO, "RO"),
+        (KeyFlags::RW, "RW"),
+        (KeyFlags::OW, "OW"),
+        (KeyFlags::RM, "RM"),
+        (KeyFlags::ACCESS, "access"),
+        (KeyFlags::UPDATE, "update"),
+        (KeyFlags::INSERT, "insert"),
+        (KeyFlags::DELETE, "delete"),
+        (KeyFlags::NOT_KEY, "not_key"),
+        (KeyFlags::INCOMPLETE, "incomplete"),
+        (KeyFlags::VARIABLE_FLAGS, "variable_flags"),
+    ];
+
+    #[inline]
+    pub const fn has(self, f: KeyFlags) -> bool {
+        self.0 & f.0 != 0
+    }
+
+    pub const fn or(self, f: KeyFlags) -> KeyFlags {
+        KeyFlags(self.0 | f.0)
+    }
+}
+
+impl std::ops::BitOr for KeyFlags {
+    type Output = KeyFlags;
+    fn bitor(self, rhs: KeyFlags) -> KeyFlags {
+        KeyFlags(self.0 | rhs.0)
+    }
+}
+
+/// Where the search for a key spec's keys begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BeginSearch {
+    /// At a fixed argument index (1 = first argument after the name).
+    Index(i32),
+    /// After the first (or, with a negative `startfrom`, last) occurrence of `keyword`,
+    /// searching from argument `startfrom`.
+    Keyword {
+        keyword: &'static str,
+        startfrom: i32,
+    },
+}
+
+/// How a key spec's keys are found once the search began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindKeys {
+    /// Keys up to `lastkey` (relative to the begin index; negative counts from the end), every
+    /// `keystep` arguments; `limit` > 1 keeps only 1/limit of the remaining arguments.
+    Range {
+        lastkey: i32,
+        keystep: i32,
+        limit: i32,
+    },
+    /// The argument at `keynumidx` (relative) holds the key count; keys start at `firstkey`
+    /// (relative), every `keystep`.
+    Keynum {
+        keynumidx: i32,
+        firstkey: i32,
+        keystep: i32,
+    },
+}
+
+/// One Redis 7 key spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySpec {
+    pub flags: KeyFlags,
+    pub begin: BeginSearch,
+    pub find: FindKeys,
+}
+
+impl KeySpec {
+    /// Appends to `out` the positions (indexes into `argv`, name at 0) of the keys this spec
+    /// finds. Returns false when the arguments contradict the spec (a key count or range
+    /// pointing past the end), as Redis's `getKeysUsingKeySpecs` reports `invalid_spec`.
+    /// A keyword that does not occur yields no keys and is not an error.
+    pub fn positions(&self, argv: &[&[u8]], out: &mut Vec<usize>) -> bool {
+        let argc = argv.len() as i64;
+        let first = match self.begin {
+            BeginSearch::Index(i) => i64::from(i),
+            BeginSearch::Keyword { keyword, startfrom } => {
+                let startfrom = i64::from(startfrom);
+                let (start, end) = if startfrom > 0 {
+                    (startfrom, argc - 1)
+                } else {
+                    (argc + startfrom, 0)
+                };
+                let mut i = start;
+                let mut found = None;
+                while i != end {
+                    if i >= argc || i < 1 {
+                        break;
+                    }
+                    if argv[i as usize].eq_ignore_ascii_case(keyword.as_bytes()) {
+                        found = Some(i + 1);
+                        break;
+                    }
+                    i += if start <= end { 1 } else { -1 };
+                }
+                match found {
+                    Some(f) => f,
+                    None => return true,
+                }
+            }
+        };
+        let (first, last, step) = match self.find {
+            FindKeys::Range {
+                lastkey,
+                keystep,
+                limit,
+            } => {
+                let lastkey = i64::from(lastkey);
+                let last = if lastkey >= 0 {
+                    first + lastkey
+                } else if limit <= 1 {
+                    argc + lastkey
+                } else {
+                    first + (argc - first) / i64::from(limit) + lastkey
+                };
+                (first, last, i64::from(keystep.max(1)))
+            }
+            FindKeys::Keynum {
+                keynumidx,
+                firstkey,
+                keystep,
+            } => {
+                let idx = first + i64::from(keynumidx);
+                if idx < 1 || idx >= argc {
+                    return false;
+                }
+                let n = match fincache_types::num::parse_i64(argv[idx as usize]) {
+                    Some(n) if n >= 0 => n,
+                    _ => return false,
+                };
+                let start = first + i64::from(firstkey);
+                (
+                    start,
+                    start.saturating_add(n) - 1,
+                    i64::from(keystep.max(1)),
+                )
+            }
+        };
+        if last >= argc || last < first || first >= argc || first < 1 {
+            return false;
+        }
+        let mut i = first;
+        while i <= last {
+            out.push(i as usize);
+            i += step;
+        }
+        true
+    }
+}
+
 /// Documentation fields of `COMMAND DOCS`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Docs {
@@ -181,6 +358,12 @@ pub struct CommandSpec {
     pub flags: Flags,
     pub acl: AclCats,
     pub keys: KeyPos,
+    /// Redis 7 key specs. Empty: derived from `keys` and the flags ([`CommandSpec::effective_key_specs`]).
+    pub key_specs: &'static [KeySpec],
+    /// Key-spec flags of the spec derived from `keys` (None: derived from the command flags).
+    pub key_flags: Option<KeyFlags>,
+    /// Command tips (`nondeterministic_output`, `request_policy:all_shards` …).
+    pub tips: &'static [&'static str],
     /// For commands whose keys move (e.g. `numkeys` arguments): finds them in argv.
     pub key_finder: Option<KeyFinder>,
     pub handler: Option<Handler>,
@@ -207,6 +390,9 @@ impl CommandSpec {
                 last: 0,
                 step: 0,
             },
+            key_specs: &[],
+            key_flags: None,
+            tips: &[],
             key_finder: None,
             handler: Some(handler),
             subcommands: &[],
@@ -235,6 +421,32 @@ impl CommandSpec {
 
     pub const fn keys(mut self, first: i32, last: i32, step: i32) -> Self {
         self.keys = KeyPos { first, last, step };
+        self
+    }
+
+    /// Sets the key-spec flags of the spec derived from [`keys`](Self::keys)
+    /// (e.g. `KeyFlags::RM.or(KeyFlags::DELETE)` for DEL).
+    pub const fn key_flags(mut self, flags: KeyFlags) -> Self {
+        self.key_flags = Some(flags);
+        self
+    }
+
+    /// Declares the Redis 7 key specs explicitly (keyword searches, key counts, several specs).
+    pub const fn key_specs(mut self, specs: &'static [KeySpec]) -> Self {
+        self.key_specs = specs;
+        self
+    }
+
+    /// Command tips, as `COMMAND INFO` lists them.
+    pub const fn tips(mut self, tips: &'static [&'static str]) -> Self {
+        self.tips = tips;
+        self
+    }
+
+    /// Gives a container a handler of its own for when it is called without a subcommand
+    /// (`COMMAND` alone lists every command).
+    pub const fn with_handler(mut self, handler: Handler) -> Self {
+        self.handler = Some(handler);
         self
     }
 
@@ -297,10 +509,44 @@ impl CommandSpec {
         c
     }
 
+    /// The key specs `COMMAND INFO` shows: the declared ones, or one derived from the legacy
+    /// first/last/step triple (flags from [`key_flags`](Self::key_flags) or from the command
+    /// flags: write → `RW access update`, read → `RO access`).
+    pub fn effective_key_specs(&self) -> KeySpecs {
+        if !self.key_specs.is_empty() {
+            return KeySpecs::Declared(self.key_specs);
+        }
+        let KeyPos { first, last, step } = self.keys;
+        if first <= 0 {
+            return KeySpecs::None;
+        }
+        let flags = self.key_flags.unwrap_or(if self.flags.has(Flags::WRITE) {
+            KeyFlags(KeyFlags::RW.0 | KeyFlags::ACCESS.0 | KeyFlags::UPDATE.0)
+        } else {
+            KeyFlags(KeyFlags::RO.0 | KeyFlags::ACCESS.0)
+        });
+        KeySpecs::Derived(KeySpec {
+            flags,
+            begin: BeginSearch::Index(first),
+            find: FindKeys::Range {
+                lastkey: if last < 0 { last } else { last - first },
+                keystep: step,
+                limit: 0,
+            },
+        })
+    }
+
     /// Positions of the keys in `argv` (from the key spec or the key finder).
     pub fn key_positions(&self, argv: &[&[u8]]) -> Vec<usize> {
         if let Some(f) = self.key_finder {
             return f(argv);
+        }
+        if !self.key_specs.is_empty() {
+            let mut out = Vec::new();
+            for spec in self.key_specs {
+                spec.positions(argv, &mut out);
+            }
+            return out;
         }
         let KeyPos { first, last, step } = self.keys;
         if first <= 0 || step <= 0 {
@@ -318,6 +564,127 @@ impl CommandSpec {
     }
 }
 
+/// A command's key specs, declared or derived; see [`CommandSpec::effective_key_specs`].
+#[derive(Debug, Clone, Copy)]
+pub enum KeySpecs {
+    None,
+    Declared(&'static [KeySpec]),
+    Derived(KeySpec),
+}
+
+impl KeySpecs {
+    pub fn as_slice(&self) -> &[KeySpec] {
+        match self {
+            KeySpecs::None => &[],
+            KeySpecs::Declared(s) => s,
+            KeySpecs::Derived(k) => std::slice::from_ref(k),
+        }
+    }
+}
+
 fn no_handler(_: &mut ExecCtx<'_>, _: &[&[u8]]) -> CmdResult {
     Err(CmdError::Syntax)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find(spec: &KeySpec, line: &[&str]) -> (bool, Vec<usize>) {
+        let argv: Vec<&[u8]> = line.iter().map(|a| a.as_bytes()).collect();
+        let mut out = Vec::new();
+        let ok = spec.positions(&argv, &mut out);
+        (ok, out)
+    }
+
+    const RO: KeyFlags = KeyFlags(KeyFlags::RO.0 | KeyFlags::ACCESS.0);
+
+    #[test]
+    fn index_range() {
+        let mset = KeySpec {
+            flags: KeyFlags::OW,
+            begin: BeginSearch::Index(1),
+            find: FindKeys::Range {
+                lastkey: -1,
+                keystep: 2,
+                limit: 0,
+            },
+        };
+        assert_eq!(
+            find(&mset, &["mset", "a", "1", "b", "2"]),
+            (true, vec![1, 3])
+        );
+        let get = KeySpec {
+            flags: RO,
+            begin: BeginSearch::Index(1),
+            find: FindKeys::Range {
+                lastkey: 0,
+                keystep: 1,
+                limit: 0,
+            },
+        };
+        assert_eq!(find(&get, &["get", "k"]), (true, vec![1]));
+        assert_eq!(find(&get, &["get"]).0, false);
+    }
+
+    #[test]
+    fn keynum_and_keyword() {
+        // ZUNIONSTORE dest numkeys key [key …]: the source keys.
+        let sources = KeySpec {
+            flags: RO,
+            begin: BeginSearch::Index(2),
+            find: FindKeys::Keynum {
+                keynumidx: 0,
+                firstkey: 1,
+                keystep: 1,
+            },
+        };
+        let line = ["zunionstore", "d", "2", "a", "b", "WEIGHTS", "1", "2"];
+        assert_eq!(find(&sources, &line), (true, vec![3, 4]));
+        assert_eq!(find(&sources, &["zunionstore", "d", "0", "a"]).0, false);
+        assert_eq!(find(&sources, &["zunionstore", "d", "5", "a"]).0, false);
+        assert_eq!(find(&sources, &["zunionstore", "d", "x", "a"]).0, false);
+        // XREAD … STREAMS k1 k2 id1 id2: half the remaining arguments.
+        let streams = KeySpec {
+            flags: RO,
+            begin: BeginSearch::Keyword {
+                keyword: "STREAMS",
+                startfrom: 1,
+            },
+            find: FindKeys::Range {
+                lastkey: -1,
+                keystep: 1,
+                limit: 2,
+            },
+        };
+        let line = ["xread", "COUNT", "2", "streams", "k1", "k2", "0", "0"];
+        assert_eq!(find(&streams, &line), (true, vec![4, 5]));
+        assert_eq!(find(&streams, &["xread", "COUNT", "2"]), (true, vec![]));
+    }
+
+    #[test]
+    fn derived_specs() {
+        fn h(_: &mut ExecCtx<'_>, _: &[&[u8]]) -> CmdResult {
+            Ok(())
+        }
+        let get = CommandSpec::new("get", 2, Flags::READONLY, AclCats::STRING, h).keys(1, 1, 1);
+        let specs = get.effective_key_specs();
+        assert_eq!(specs.as_slice().len(), 1);
+        assert_eq!(specs.as_slice()[0].flags, RO);
+        let del = CommandSpec::new("del", -2, Flags::WRITE, AclCats::KEYSPACE, h)
+            .keys(1, -1, 1)
+            .key_flags(KeyFlags(KeyFlags::RM.0 | KeyFlags::DELETE.0));
+        let s = del.effective_key_specs().as_slice()[0];
+        assert_eq!(s.flags, KeyFlags(KeyFlags::RM.0 | KeyFlags::DELETE.0));
+        assert_eq!(
+            s.find,
+            FindKeys::Range {
+                lastkey: -1,
+                keystep: 1,
+                limit: 0
+            }
+        );
+        let ping = CommandSpec::new("ping", -1, Flags::FAST, AclCats::CONNECTION, h);
+        assert!(ping.effective_key_specs().as_slice().is_empty());
+    }
 }

@@ -3,67 +3,150 @@
 //!
 //! A pipeline of N commands costs one read and one write system call. No lock is held across an
 //! `.await`: commands run synchronously between the read and the write.
+//!
+//! Besides the socket the task waits on: its kill signal (CLIENT KILL, output limits), server
+//! shutdown, the idle `timeout`, and its push buffer (MONITOR lines, later Pub/Sub messages),
+//! which is written between batches so an out-of-band frame never splits a reply.
+//!
+//! ORDER of the checks made here around [`dispatch::run`] (Redis's `processCommand`): lookup and
+//! arity → (authentication, inside `run`) → a MONITOR client may not touch the keyspace → CLIENT
+//! PAUSE (the batch stops and the task waits asynchronously, then resumes at the same command)
+//! → run → MONITOR feed → CLIENT REPLY suppression.
 
-use crate::client::ClientState;
+use crate::client::{flag, ClientHandle, ClientState};
 use crate::cmd::dispatch;
-use crate::cmd::ExecCtx;
-use crate::server::{now_ms, Server, Shutdown};
+use crate::cmd::registry::CommandRef;
+use crate::cmd::spec::Flags;
+use crate::cmd::{CmdError, ExecCtx};
+use crate::server::{now_ms, now_us, Server, Shutdown};
 use crate::stats::Stats;
 use bytes::{Buf, BytesMut};
 use fincache_resp::{parse_command, Limits, Parsed, Protocol, ReplyEncoder};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 
 const READ_CHUNK: usize = 16 * 1024;
 /// Output buffers larger than this are released after a write instead of kept for reuse.
 const OUT_KEEP: usize = 64 * 1024;
+/// Read buffers larger than this (after a big bulk) are released once empty.
+const READ_KEEP: usize = 1024 * 1024;
 
-/// Serves one client until it quits, is killed, misbehaves, or the server stops.
-pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
-    let handle = server
-        .clients
-        .register(Some(peer), stream.local_addr().ok(), now_ms());
-    let id = handle.id;
+/// How processing a batch of input ended.
+enum BatchEnd {
+    /// Every complete command ran; read more.
+    Drained,
+    /// Close after writing the replies (QUIT, protocol error, CLIENT KILL of itself).
+    Close,
+    /// A CLIENT PAUSE holds the next command back until this Unix millisecond (or UNPAUSE).
+    Paused(u64),
+}
+
+/// Registers a just-accepted client (ids follow the order of `accept`, as in Redis).
+pub fn register(server: &Server, stream: &TcpStream, peer: SocketAddr) -> Arc<ClientHandle> {
+    server.clients.register(
+        Some(peer),
+        stream.local_addr().ok(),
+        raw_fd(stream),
+        now_ms(),
+    )
+}
+
+/// Serves one registered client until it quits, is killed, misbehaves, or the server stops.
+pub async fn run(server: Arc<Server>, mut stream: TcpStream, handle: Arc<ClientHandle>) {
     let mut client = ClientState::new(handle.clone());
+    client.authenticated = server.config.read().requirepass.is_empty();
     let mut out = ReplyEncoder::new(Protocol::Resp2);
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut shutdown = server.shutdown.subscribe();
+    handle.rbs.store(out.buf.capacity(), Ordering::Relaxed);
 
-    loop {
-        let idle = server.config.read().timeout;
+    'conn: loop {
+        let idle = if client.idle_timeout_applies() {
+            server.config.read().timeout
+        } else {
+            0
+        };
         if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
             rbuf.reserve(READ_CHUNK);
         }
         let read = tokio::select! {
-            r = stream.read_buf(&mut rbuf) => r,
+            r = stream.read_buf(&mut rbuf) => Some(r),
+            _ = handle.push_notify.notified() => None,
             _ = handle.kill_notify.notified() => break,
             _ = shutdown.wait_for(|s| *s != Shutdown::Running) => break,
-            _ = idle_timer(idle) => break,
-        };
-        match read {
-            Ok(0) | Err(_) => break,
-            Ok(n) => Stats::add(&server.stats.net_input_bytes, n as u64),
-        }
-        let keep_open = process_input(&server, &mut client, &mut out, &mut rbuf);
-        if !out.buf.is_empty() {
-            if stream.write_all(&out.buf).await.is_err() {
+            _ = idle_timer(idle) => {
+                tracing::debug!(client = client.id, "closing idle client");
                 break;
             }
-            Stats::add(&server.stats.net_output_bytes, out.buf.len() as u64);
-            out.buf.clear();
-            if out.buf.capacity() > OUT_KEEP {
-                out.buf = Vec::with_capacity(READ_CHUNK);
-            }
-        }
-        if !keep_open || client.close_after_reply || handle.is_killed() {
+        };
+        if handle.is_killed() {
             break;
         }
+        let mut have_input = false;
+        if let Some(read) = read {
+            match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => Stats::add(&server.stats.net_input_bytes, n as u64),
+            }
+            handle
+                .last_interaction_ms
+                .store(now_ms(), Ordering::Relaxed);
+            have_input = true;
+        }
+        loop {
+            let end = if have_input {
+                process_input(&server, &mut client, &mut out, &mut rbuf)
+            } else {
+                BatchEnd::Drained
+            };
+            publish_batch_state(&handle, &client, &rbuf, &out);
+            take_pushes(&handle, &client, &mut out);
+            if !flush(&mut stream, &mut out, &server, &handle).await {
+                break 'conn;
+            }
+            if handle.is_killed() || client.close_after_reply {
+                break 'conn;
+            }
+            match end {
+                BatchEnd::Drained => break,
+                BatchEnd::Close => break 'conn,
+                BatchEnd::Paused(until) => {
+                    handle.set_flag(flag::BLOCKED, true);
+                    let go_on = wait_pause(&server, &handle, &mut shutdown, until).await;
+                    handle.set_flag(flag::BLOCKED, false);
+                    if !go_on {
+                        break 'conn;
+                    }
+                    // Run what the pause held back, then whatever followed it.
+                    have_input = true;
+                }
+            }
+        }
+        if rbuf.is_empty() && rbuf.capacity() > READ_KEEP {
+            rbuf = BytesMut::with_capacity(READ_CHUNK);
+        }
+    }
+    if client.monitor {
+        server.monitors.remove(client.id);
     }
     let _ = stream.shutdown().await;
-    server.clients.unregister(id);
+    server.clients.unregister(client.id);
+}
+
+#[cfg(unix)]
+fn raw_fd(stream: &TcpStream) -> i64 {
+    use std::os::fd::AsRawFd;
+    i64::from(stream.as_raw_fd())
+}
+
+#[cfg(not(unix))]
+fn raw_fd(_stream: &TcpStream) -> i64 {
+    -1
 }
 
 async fn idle_timer(seconds: u64) {
@@ -74,37 +157,135 @@ async fn idle_timer(seconds: u64) {
     }
 }
 
+/// Writes the output buffer (if any) and keeps it small. Returns false when the client is gone
+/// or was killed while the write waited on a slow reader.
+async fn flush(
+    stream: &mut TcpStream,
+    out: &mut ReplyEncoder,
+    server: &Server,
+    handle: &ClientHandle,
+) -> bool {
+    if out.buf.is_empty() {
+        return true;
+    }
+    let written = tokio::select! {
+        r = stream.write_all(&out.buf) => r.is_ok(),
+        _ = handle.kill_notify.notified() => false,
+    };
+    if !written {
+        return false;
+    }
+    Stats::add(&server.stats.net_output_bytes, out.buf.len() as u64);
+    handle.rbp.fetch_max(out.buf.len(), Ordering::Relaxed);
+    handle
+        .last_interaction_ms
+        .store(now_ms(), Ordering::Relaxed);
+    out.buf.clear();
+    if out.buf.capacity() > OUT_KEEP {
+        out.buf = Vec::with_capacity(READ_CHUNK);
+        handle.rbp.store(0, Ordering::Relaxed);
+    }
+    handle.rbs.store(out.buf.capacity(), Ordering::Relaxed);
+    true
+}
+
+/// Appends queued pushes to the output. A MONITOR client under CLIENT REPLY OFF loses them, as
+/// in Redis (monitor lines are ordinary replies there).
+fn take_pushes(handle: &ClientHandle, client: &ClientState, out: &mut ReplyEncoder) {
+    let pushed = handle.take_pushes();
+    if pushed.is_empty() || (client.monitor && client.reply_off) {
+        return;
+    }
+    if out.buf.is_empty() {
+        out.buf = pushed;
+    } else {
+        out.buf.extend_from_slice(&pushed);
+    }
+}
+
+/// What CLIENT LIST shows of this client between batches.
+fn publish_batch_state(
+    handle: &ClientHandle,
+    client: &ClientState,
+    rbuf: &BytesMut,
+    out: &ReplyEncoder,
+) {
+    handle.db.store(client.db, Ordering::Relaxed);
+    handle.qbuf.store(rbuf.len(), Ordering::Relaxed);
+    handle
+        .qbuf_free
+        .store(rbuf.capacity() - rbuf.len(), Ordering::Relaxed);
+    handle.rbp.fetch_max(out.buf.len(), Ordering::Relaxed);
+}
+
+/// Waits for a CLIENT PAUSE to end (its deadline, UNPAUSE, or a new pause to re-check), still
+/// delivering pushes meanwhile. Returns false if the client must close instead.
+async fn wait_pause(
+    server: &Server,
+    handle: &ClientHandle,
+    shutdown: &mut watch::Receiver<Shutdown>,
+    until: u64,
+) -> bool {
+    let changed = server.client_pause.changed.notified();
+    tokio::pin!(changed);
+    // Register before re-checking, so an UNPAUSE in between is not missed.
+    changed.as_mut().enable();
+    let now = now_ms();
+    if server.client_pause.blocks(true, now).is_none() || until <= now {
+        return true;
+    }
+    let wait = Duration::from_millis(until - now);
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => true,
+        _ = changed => true,
+        // The caller writes the pushes and comes back here if the pause still holds.
+        _ = handle.push_notify.notified() => true,
+        _ = handle.kill_notify.notified() => false,
+        _ = shutdown.wait_for(|s| *s != Shutdown::Running) => false,
+    }
+}
+
 /// Runs every complete command in `rbuf`, appending replies to `out`, and consumes them.
-/// Returns false when the connection must close (protocol error, QUIT).
 fn process_input(
     server: &Arc<Server>,
     client: &mut ClientState,
     out: &mut ReplyEncoder,
     rbuf: &mut BytesMut,
-) -> bool {
+) -> BatchEnd {
+    let (max_bulk_len, no_password) = {
+        let c = server.config.read();
+        (c.proto_max_bulk_len, c.requirepass.is_empty())
+    };
+    handle_qbuf(&client.handle, rbuf);
     let limits = Limits {
-        max_bulk_len: server.config.read().proto_max_bulk_len,
-        authenticated: client.authenticated,
+        max_bulk_len,
+        authenticated: client.authenticated || no_password,
         ..Limits::default()
     };
     let mut argv: Vec<&[u8]> = Vec::with_capacity(8);
     let mut pos = 0;
-    let mut keep_open = true;
+    let mut end = BatchEnd::Drained;
     let mut need: Option<usize> = None;
     while pos < rbuf.len() && !client.close_after_reply {
         match parse_command(&rbuf[pos..], &limits, &mut argv) {
             Ok(Parsed::Complete(n)) => {
-                pos += n;
                 if !argv.is_empty() {
-                    run_command(server, client, out, &argv);
+                    if let Some(until) = run_command(server, client, out, &argv) {
+                        end = BatchEnd::Paused(until);
+                        break;
+                    }
                 }
+                pos += n;
             }
             Ok(Parsed::Owned { consumed, args }) => {
-                pos += consumed;
                 let owned: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
                 if !owned.is_empty() {
-                    run_command(server, client, out, &owned);
+                    if let Some(until) = run_command(server, client, out, &owned) {
+                        end = BatchEnd::Paused(until);
+                        break;
+                    }
                 }
+                pos += consumed;
             }
             Ok(Parsed::Incomplete { hint }) => {
                 need = hint;
@@ -113,8 +294,15 @@ fn process_input(
             Err(e) => {
                 // Redis answers a protocol error and closes the connection.
                 tracing::debug!(client = client.id, error = %e, "protocol error");
-                out.error(&e.to_string());
-                keep_open = false;
+                if !client.replies_suppressed() {
+                    let text = e.to_string();
+                    if text.starts_with("ERR ") {
+                        out.error(&text);
+                    } else {
+                        out.error(&format!("ERR {text}"));
+                    }
+                }
+                end = BatchEnd::Close;
                 pos = rbuf.len();
                 break;
             }
@@ -126,22 +314,98 @@ fn process_input(
         // A large bulk is on its way: make room once instead of growing chunk by chunk.
         rbuf.reserve(total.saturating_sub(rbuf.len()));
     }
-    keep_open
+    end
 }
 
+/// What CLIENT LIST shows as `qbuf` while the batch runs.
+#[inline]
+fn handle_qbuf(handle: &ClientHandle, rbuf: &BytesMut) {
+    handle.qbuf.store(rbuf.len(), Ordering::Relaxed);
+    handle
+        .qbuf_free
+        .store(rbuf.capacity() - rbuf.len(), Ordering::Relaxed);
+}
+
+/// Runs one command with the checks that belong to the connection. Returns the end of a CLIENT
+/// PAUSE when the command must wait (nothing was run or replied then).
 #[inline]
 fn run_command(
     server: &Arc<Server>,
     client: &mut ClientState,
     out: &mut ReplyEncoder,
     argv: &[&[u8]],
-) {
+) -> Option<u64> {
+    let now = now_ms();
+    let mark = out.len();
     let mut ctx = ExecCtx {
         server,
         client,
         out,
-        now_ms: now_ms(),
+        now_ms: now,
         lru: server.lru_clock(),
     };
-    dispatch::execute(&mut ctx, argv);
+    match dispatch::resolve(argv) {
+        // Lookup and arity errors: `execute` resolves again and rejects with the accounting.
+        Err(_) => {
+            ctx.client.handle.last_cmd.store(0, Ordering::Relaxed);
+            dispatch::execute(&mut ctx, argv);
+        }
+        Ok(cmd) => {
+            ctx.client
+                .handle
+                .last_cmd
+                .store(cmd.id + 1, Ordering::Relaxed);
+            let flags = cmd.spec.flags;
+            let rejected_for_auth = !ctx.client.authenticated
+                && !flags.has(Flags::NO_AUTH)
+                && crate::cmd::family::connection::auth_required(server);
+            let touches_keyspace = flags.has(Flags::WRITE)
+                || flags.has(Flags::READONLY)
+                || flags.has(Flags::MAY_REPLICATE);
+            if rejected_for_auth {
+                dispatch::run(&mut ctx, cmd, argv);
+            } else if ctx.client.monitor && touches_keyspace {
+                // MONITOR clients are replicas to Redis, which may not use the keyspace (this
+                // also keeps them from slipping past a CLIENT PAUSE, which replicas ignore).
+                let e = CmdError::err("Replica can't interact with the keyspace");
+                dispatch::reject(&mut ctx, Some(cmd), &e);
+            } else {
+                let write_like = flags.has(Flags::WRITE) || flags.has(Flags::MAY_REPLICATE);
+                if !ctx.client.monitor {
+                    if let Some(until) = server.client_pause.blocks(write_like, now) {
+                        return Some(until);
+                    }
+                }
+                dispatch::run(&mut ctx, cmd, argv);
+                if server.monitors.active() {
+                    feed_monitors(&ctx, cmd, argv);
+                }
+            }
+        }
+    }
+    if ctx.client.replies_suppressed() {
+        ctx.out.truncate(mark);
+    }
+    if ctx.client.monitor {
+        // ORDER: a monitor's own command shows right after its reply, as in Redis, and under
+        // the CLIENT REPLY state of that moment.
+        take_pushes(&ctx.client.handle, ctx.client, ctx.out);
+    }
+    ctx.client.advance_reply_skip();
+    None
+}
+
+/// Shows a command that ran to the MONITOR clients, unless Redis hides it (admin commands and
+/// those flagged `skip_monitor`, judged on the subcommand and its container).
+// COMPAT: fed from the connection after the command ran, so commands queued by MULTI would be
+// shown when queued; once transactions exist this moves into `dispatch::run`.
+#[cold]
+fn feed_monitors(ctx: &ExecCtx<'_>, cmd: CommandRef, argv: &[&[u8]]) {
+    let hidden = Flags(Flags::ADMIN.0 | Flags::SKIP_MONITOR.0);
+    if cmd.spec.flags.0 & hidden.0 != 0 || cmd.parent.is_some_and(|p| p.flags.0 & hidden.0 != 0) {
+        return;
+    }
+    ctx.server
+        .monitors
+        .feed(&ctx.client.handle, ctx.client.db, argv, now_us());
 }

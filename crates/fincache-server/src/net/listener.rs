@@ -25,7 +25,9 @@ pub async fn bind(bind: &str, port: u16) -> std::io::Result<Vec<TcpListener>> {
         };
         match TcpListener::bind(&addr).await {
             Ok(l) => listeners.push(l),
-            Err(e) if optional => tracing::warn!(%addr, error = %e, "optional bind address skipped"),
+            Err(e) if optional => {
+                tracing::warn!(%addr, error = %e, "optional bind address skipped")
+            }
             Err(e) => {
                 return Err(std::io::Error::new(
                     e.kind(),
@@ -79,8 +81,9 @@ fn admit(server: &Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
         });
         return;
     }
+    let handle = connection::register(server, &stream, peer);
     let server = server.clone();
     tokio::spawn(async move {
-        connection::run(server, stream, peer).await;
+        connection::run(server, stream, handle).await;
     });
 }

@@ -5,6 +5,9 @@
 
 use fincache_types::CompactBytes;
 
+/// Longest string Redis stores as `embstr` (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
+pub const EMBSTR_MAX_LEN: usize = 44;
+
 /// A stored value. Collection types are boxed so the enum stays 24 bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -19,6 +22,18 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Int(_) | Value::Str(_) => "string",
+        }
+    }
+
+    /// The name `OBJECT ENCODING` replies with, as Redis would report the same value.
+    pub fn encoding_name(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "int",
+            // COMPAT: Redis reports `raw` for any string changed in place (APPEND, SETRANGE,
+            // SETBIT), whatever its length; FinCache does not remember how a string was built
+            // and reports by length only.
+            Value::Str(s) if s.as_slice().len() <= EMBSTR_MAX_LEN => "embstr",
+            Value::Str(_) => "raw",
         }
     }
 

@@ -14,10 +14,10 @@ pub mod shard;
 pub mod slot;
 
 pub use entry::{Entry, Value};
-pub use shard::Shard;
+pub use shard::{DetachedContents, Shard};
 
 use parking_lot::{Mutex, MutexGuard, RwLock};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Shards per database; a power of two so a slot maps to a shard with a mask.
 pub const SHARDS_PER_DB: usize = 16;
@@ -36,7 +36,9 @@ impl Default for Db {
 impl Db {
     pub fn new() -> Self {
         Db {
-            shards: (0..SHARDS_PER_DB).map(|_| Mutex::new(Shard::new())).collect(),
+            shards: (0..SHARDS_PER_DB)
+                .map(|_| Mutex::new(Shard::new()))
+                .collect(),
         }
     }
 
@@ -108,6 +110,27 @@ impl Db {
             s.lock().clear();
         }
     }
+
+    /// Empties every shard and returns the old contents, for the caller to free (FLUSHDB
+    /// ASYNC hands them to [`free_in_background`]).
+    pub fn take_contents(&self) -> Vec<DetachedContents> {
+        self.shards
+            .iter()
+            .map(|s| s.lock().take_contents())
+            .collect()
+    }
+}
+
+/// Frees detached shard contents on a short-lived thread, so a large FLUSHALL/FLUSHDB ASYNC
+/// returns at once (Redis's lazyfree).
+pub fn free_in_background(contents: Vec<DetachedContents>) {
+    if contents.iter().all(DetachedContents::is_empty) {
+        return;
+    }
+    // If no thread can start, `spawn` drops the closure, which frees the contents right here.
+    let _ = std::thread::Builder::new()
+        .name("fincache-lazyfree".into())
+        .spawn(move || drop(contents));
 }
 
 /// A set of locked shards of one database, addressed by key.
@@ -129,6 +152,11 @@ impl<'a> ShardSet<'a> {
     pub fn shard_at(&mut self, i: usize) -> Option<&mut Shard> {
         self.guards[i].as_deref_mut()
     }
+
+    /// Every locked shard, in shard order.
+    pub fn iter(&self) -> impl Iterator<Item = &Shard> {
+        self.guards.iter().filter_map(|g| g.as_deref())
+    }
 }
 
 /// All databases plus the gate that makes multi-shard operations atomic.
@@ -141,6 +169,8 @@ pub struct Keyspace {
     pub misses: AtomicU64,
     /// Set by FLUSHALL/FLUSHDB/SWAPDB so cursors and watchers can notice.
     pub epoch: AtomicU64,
+    /// Where the next active expiry cycle starts: `db * SHARDS_PER_DB + shard`.
+    pub expire_cursor: AtomicUsize,
 }
 
 impl Keyspace {
@@ -151,6 +181,7 @@ impl Keyspace {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             epoch: AtomicU64::new(0),
+            expire_cursor: AtomicUsize::new(0),
         }
     }
 
@@ -176,6 +207,29 @@ impl Keyspace {
     #[inline]
     pub fn miss(&self) {
         self.misses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Empties database `i` (FLUSHDB). With `lazy` the memory is freed on another thread.
+    /// The caller holds the gate for writing.
+    pub fn flush_db(&self, i: usize, lazy: bool) {
+        let contents = self.dbs[i].take_contents();
+        if lazy {
+            free_in_background(contents);
+        }
+        self.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Empties every database (FLUSHALL). With `lazy` the memory is freed on another thread.
+    /// The caller holds the gate for writing.
+    pub fn flush_all(&self, lazy: bool) {
+        let mut contents = Vec::new();
+        for db in self.dbs.iter() {
+            contents.extend(db.take_contents());
+        }
+        if lazy {
+            free_in_background(contents);
+        }
+        self.epoch.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Swaps the contents of two databases. The caller holds the gate for writing.

@@ -7,7 +7,10 @@
 //!   (lazy expiry), counting it in `expired_keys`;
 //! - the map is an `IndexMap` so a random key is O(1) (RANDOMKEY, eviction and expiry sampling)
 //!   and SCAN can walk positions. Removal is `swap_remove`, which moves the last entry into the
-//!   hole; SCAN walks positions from high to low so that move never hides an unvisited key.
+//!   hole; SCAN walks positions from high to low so that move never hides an unvisited key;
+//! - the active expiry cycle walks the expires table from `expire_cursor` upwards, wrapping, so
+//!   every volatile key is checked once per pass (a removal swaps the last key into the current
+//!   position, which is checked next).
 
 use super::entry::{Entry, Value};
 use fincache_types::CompactBytes;
@@ -22,8 +25,27 @@ pub struct Shard {
     expires: KeyMap<u64>,
     /// Keys deleted because their TTL passed (lazily or actively), for INFO `expired_keys`.
     pub expired_keys: u64,
-    /// Keys expired since the last drain, for notifications and propagation as DEL.
+    /// Keys expired since the last drain, for notifications and propagation as DEL. Only
+    /// filled while `record_expired` is on: nothing drains it yet, and an undrained log would
+    /// grow without bound.
     expired_log: Vec<CompactBytes>,
+    record_expired: bool,
+    /// Next position of `expires` the active expiry cycle checks.
+    expire_cursor: usize,
+}
+
+/// The maps of a shard taken out by [`Shard::take_contents`], to be dropped elsewhere
+/// (FLUSHALL ASYNC frees memory off the command path).
+#[derive(Debug, Default)]
+pub struct DetachedContents {
+    map: KeyMap<Entry>,
+    expires: KeyMap<u64>,
+}
+
+impl DetachedContents {
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty() && self.expires.is_empty()
+    }
 }
 
 impl Shard {
@@ -50,12 +72,18 @@ impl Shard {
             Some(&at) if at <= now_ms => {
                 self.expires.swap_remove(key);
                 if let Some((k, _)) = self.map.swap_remove_entry(key) {
-                    self.expired_keys += 1;
-                    self.expired_log.push(k);
+                    self.note_expired(k);
                 }
                 true
             }
             _ => false,
+        }
+    }
+
+    fn note_expired(&mut self, key: CompactBytes) {
+        self.expired_keys += 1;
+        if self.record_expired {
+            self.expired_log.push(key);
         }
     }
 
@@ -75,6 +103,16 @@ impl Shard {
     #[inline]
     pub fn get(&mut self, key: &[u8], now_ms: u64, lru: u32) -> Option<&Entry> {
         self.get_mut(key, now_ms, lru).map(|e| &*e)
+    }
+
+    /// Looks a key up like [`get`](Self::get) (expiring it if due) without touching its LRU
+    /// clock: Redis's `LOOKUP_NOTOUCH` (EXISTS, TYPE, TTL, OBJECT).
+    pub fn get_notouch(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        let has_expire = self.map.get(key)?.has_expire;
+        if has_expire && self.expire_if_due(key, now_ms) {
+            return None;
+        }
+        self.map.get(key)
     }
 
     /// Looks a key up without touching its LRU clock or deleting it (OBJECT, TYPE-free peeks);
@@ -109,7 +147,8 @@ impl Shard {
             }
             *e = Entry::new(value, lru);
         } else {
-            self.map.insert(CompactBytes::new(key), Entry::new(value, lru));
+            self.map
+                .insert(CompactBytes::new(key), Entry::new(value, lru));
         }
     }
 
@@ -120,7 +159,8 @@ impl Shard {
             e.value = value;
             e.lru = lru;
         } else {
-            self.map.insert(CompactBytes::new(key), Entry::new(value, lru));
+            self.map
+                .insert(CompactBytes::new(key), Entry::new(value, lru));
         }
     }
 
@@ -181,6 +221,17 @@ impl Shard {
     pub fn clear(&mut self) {
         self.map = KeyMap::default();
         self.expires = KeyMap::default();
+        self.expire_cursor = 0;
+    }
+
+    /// Empties the shard and hands the old contents back, so the caller can free them later
+    /// or on another thread (FLUSHALL ASYNC).
+    pub fn take_contents(&mut self) -> DetachedContents {
+        self.expire_cursor = 0;
+        DetachedContents {
+            map: std::mem::take(&mut self.map),
+            expires: std::mem::take(&mut self.expires),
+        }
     }
 
     /// The key at map position `i` (for random sampling and SCAN), with its deadline.
@@ -198,7 +249,69 @@ impl Shard {
         self.expire_if_due(key, now_ms)
     }
 
+    /// Whether the key at map position `i` has a deadline at or before `now_ms`.
+    pub fn index_is_expired(&self, i: usize, now_ms: u64) -> bool {
+        match self.map.get_index(i) {
+            Some((k, e)) if e.has_expire => {
+                matches!(self.expires.get(k.as_slice()), Some(&at) if at <= now_ms)
+            }
+            _ => false,
+        }
+    }
+
+    /// Deletes the key at map position `i` as expired if its deadline has passed (SCAN,
+    /// RANDOMKEY). The last key moves into position `i`. Returns true if it deleted.
+    pub fn expire_index_if_due(&mut self, i: usize, now_ms: u64) -> bool {
+        if !self.index_is_expired(i, now_ms) {
+            return false;
+        }
+        let Some((k, _)) = self.map.swap_remove_index(i) else {
+            return false;
+        };
+        self.expires.swap_remove(k.as_slice());
+        self.note_expired(k);
+        true
+    }
+
+    /// One sampling round of the active expiry cycle: checks up to `max` volatile keys from
+    /// the shard's expire cursor on and deletes those whose deadline has passed.
+    /// Returns `(sampled, expired)`.
+    pub fn active_expire_round(&mut self, max: usize, now_ms: u64) -> (usize, usize) {
+        let (mut sampled, mut expired) = (0, 0);
+        while sampled < max && !self.expires.is_empty() {
+            if self.expire_cursor >= self.expires.len() {
+                self.expire_cursor = 0;
+            }
+            let i = self.expire_cursor;
+            sampled += 1;
+            let due = matches!(self.expires.get_index(i), Some((_, &at)) if at <= now_ms);
+            if !due {
+                self.expire_cursor += 1;
+                continue;
+            }
+            // The last volatile key moves into position `i`: leave the cursor on it.
+            if let Some((k, _)) = self.expires.swap_remove_index(i) {
+                if self.map.swap_remove(k.as_slice()).is_some() {
+                    self.note_expired(k);
+                    expired += 1;
+                }
+            }
+        }
+        (sampled, expired)
+    }
+
+    /// Turns the expired-key log on or off (off by default; see [`drain_expired_log`]).
+    ///
+    /// [`drain_expired_log`]: Self::drain_expired_log
+    pub fn set_record_expired(&mut self, on: bool) {
+        self.record_expired = on;
+        if !on {
+            self.expired_log = Vec::new();
+        }
+    }
+
     /// Takes the keys expired since the last call (for notifications and AOF/replica DELs).
+    /// Empty unless recording was turned on with [`set_record_expired`](Self::set_record_expired).
     pub fn drain_expired_log(&mut self) -> Vec<CompactBytes> {
         std::mem::take(&mut self.expired_log)
     }
@@ -216,5 +329,6 @@ impl Shard {
     pub fn swap_contents(&mut self, other: &mut Shard) {
         std::mem::swap(&mut self.map, &mut other.map);
         std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.expire_cursor, &mut other.expire_cursor);
     }
 }

@@ -154,3 +154,234 @@ pub fn raw(conn: &mut redis::Connection, args: &[&str]) -> redis::RedisResult<re
     }
     c.query(conn)
 }
+
+/// A bare RESP client over TCP: sends argument arrays and reads replies with
+/// `fincache_resp::parse_reply`, so tests see exact reply types (simple vs bulk, null vs empty
+/// array, map vs array, double vs bulk) that client libraries smooth over.
+pub struct RawConn {
+    pub stream: std::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+/// Why a raw read produced no reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawError {
+    /// The server closed the connection (bytes left unparsed, if any, are included).
+    Closed(Vec<u8>),
+    /// No complete reply within the read timeout.
+    Timeout,
+    /// The bytes are not RESP.
+    Malformed(Vec<u8>),
+    Io(String),
+}
+
+impl std::fmt::Display for RawError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RawError::Closed(rest) if rest.is_empty() => write!(f, "<connection closed>"),
+            RawError::Closed(rest) => write!(
+                f,
+                "<connection closed after {:?}>",
+                String::from_utf8_lossy(rest)
+            ),
+            RawError::Timeout => write!(f, "<no reply in time>"),
+            RawError::Malformed(b) => {
+                write!(f, "<malformed reply {:?}>", String::from_utf8_lossy(b))
+            }
+            RawError::Io(e) => write!(f, "<i/o error: {e}>"),
+        }
+    }
+}
+
+/// Encodes `argv` as a RESP multibulk request.
+pub fn encode_command<A: AsRef<[u8]>>(argv: &[A]) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(16 + argv.iter().map(|a| a.as_ref().len() + 16).sum::<usize>());
+    out.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
+    for a in argv {
+        let a = a.as_ref();
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+impl RawConn {
+    /// Connects to 127.0.0.1:`port` with a 10-second read timeout.
+    pub fn connect(port: u16) -> std::io::Result<RawConn> {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+        Ok(RawConn {
+            stream,
+            buf: Vec::new(),
+        })
+    }
+
+    pub fn set_read_timeout(&mut self, t: Duration) {
+        let _ = self.stream.set_read_timeout(Some(t));
+    }
+
+    /// Writes raw bytes.
+    pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        self.stream.write_all(bytes)
+    }
+
+    /// Sends one command as a multibulk array.
+    pub fn send<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> std::io::Result<()> {
+        self.send_raw(&encode_command(argv))
+    }
+
+    /// Reads one complete reply (RESP3 attributes are skipped by the parser).
+    pub fn read_reply(&mut self) -> Result<fincache_resp::Reply, RawError> {
+        use std::io::Read;
+        loop {
+            match fincache_resp::parse_reply(&self.buf) {
+                Ok((reply, n)) => {
+                    self.buf.drain(..n);
+                    return Ok(reply);
+                }
+                Err(fincache_resp::ReplyParseError::Malformed(_)) => {
+                    return Err(RawError::Malformed(std::mem::take(&mut self.buf)))
+                }
+                Err(fincache_resp::ReplyParseError::Incomplete) => {}
+            }
+            let mut chunk = [0u8; 64 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Err(RawError::Closed(std::mem::take(&mut self.buf))),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(RawError::Timeout)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(RawError::Io(e.to_string())),
+            }
+        }
+    }
+
+    /// Sends a command and reads its reply; I/O failures become a `RawError`.
+    pub fn call<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Result<fincache_resp::Reply, RawError> {
+        self.send(argv).map_err(|e| RawError::Io(e.to_string()))?;
+        self.read_reply()
+    }
+
+    /// Like [`call`](Self::call) with string arguments, panicking on I/O failure (test setup).
+    pub fn cmd(&mut self, argv: &[&str]) -> fincache_resp::Reply {
+        match self.call(argv) {
+            Ok(r) => r,
+            Err(e) => panic!("{argv:?}: {e}"),
+        }
+    }
+
+    /// Waits (up to the read timeout) for the server to close the connection; returns whatever
+    /// bytes arrived before the close, or None when it stayed open.
+    pub fn wait_closed(&mut self) -> Option<Vec<u8>> {
+        use std::io::Read;
+        let mut got = std::mem::take(&mut self.buf);
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Some(got),
+                Ok(n) => got.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    self.buf = got;
+                    return None;
+                }
+                // A reset after the server closed with unread input still counts as closed.
+                Err(_) => return Some(got),
+            }
+        }
+    }
+}
+
+/// Formats a reply compactly, like redis-cli, for test output.
+pub fn show_reply(r: &fincache_resp::Reply) -> String {
+    use fincache_resp::Reply;
+    fn bytes(b: &[u8]) -> String {
+        let mut s = String::from("\"");
+        for &c in b {
+            match c {
+                b'"' => s.push_str("\\\""),
+                b'\\' => s.push_str("\\\\"),
+                b'\n' => s.push_str("\\n"),
+                b'\r' => s.push_str("\\r"),
+                b'\t' => s.push_str("\\t"),
+                0x20..=0x7e => s.push(c as char),
+                _ => s.push_str(&format!("\\x{c:02x}")),
+            }
+        }
+        s.push('"');
+        s
+    }
+    fn list(items: &[Reply]) -> String {
+        items.iter().map(show_reply).collect::<Vec<_>>().join(", ")
+    }
+    let s = match r {
+        Reply::Simple(s) => format!("+{s}"),
+        Reply::Error(e) => format!("(error) {e}"),
+        Reply::Int(n) => format!("(integer) {n}"),
+        Reply::Bulk(b) => bytes(b),
+        Reply::Null => "(nil)".into(),
+        Reply::Array(items) => format!("[{}]", list(items)),
+        Reply::Set(items) => format!("(set) [{}]", list(items)),
+        Reply::Push(items) => format!("(push) [{}]", list(items)),
+        Reply::Map(pairs) => format!(
+            "{{{}}}",
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{} => {}", show_reply(k), show_reply(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Reply::Double(v) => format!("(double) {v}"),
+        Reply::Bool(b) => format!("(boolean) {b}"),
+        Reply::BigNumber(d) => format!("(big number) {d}"),
+        Reply::Verbatim(f, t) => format!("(verbatim {f}) {}", bytes(t)),
+    };
+    if s.len() > 400 {
+        let mut cut = 400;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}… ({} chars)", &s[..cut], s.len())
+    } else {
+        s
+    }
+}
+
+/// Exact structural equality of two replies, with doubles compared bit for bit (NaN equals NaN).
+pub fn same_reply(a: &fincache_resp::Reply, b: &fincache_resp::Reply) -> bool {
+    use fincache_resp::Reply;
+    fn all(a: &[Reply], b: &[Reply]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_reply(x, y))
+    }
+    match (a, b) {
+        (Reply::Double(x), Reply::Double(y)) => {
+            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+        }
+        (Reply::Array(x), Reply::Array(y))
+        | (Reply::Set(x), Reply::Set(y))
+        | (Reply::Push(x), Reply::Push(y)) => all(x, y),
+        (Reply::Map(x), Reply::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((k1, v1), (k2, v2))| same_reply(k1, k2) && same_reply(v1, v2))
+        }
+        _ => a == b,
+    }
+}

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""FinCache against redis-server, in one run, on this machine.
+
+Builds the release binary, starts FinCache and redis-server (no persistence) on free ports,
+each pinned to CPU 0 with redis-benchmark pinned to CPU 1 (see ../../shared/BENCHMARKING.md),
+and runs the same redis-benchmark flags against each, alternating the order every round.
+Prints, per workload, the median ops/s of each server, the median of the per-round
+FinCache/Redis ratios, p50/p99 latency, and requests per server-CPU-second; then the resident
+memory of each server after loading 1,000,000 keys with 16-byte values.
+
+Usage: bench/bench.py [--rounds 6] [--quick] [--only NAME[,NAME]] [--no-build] [--no-pin]
+"""
+
+import argparse
+import csv
+import io
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FINCACHE = os.path.join(ROOT, "target", "release", "fincache")
+
+# name, redis-benchmark args (besides -p/-n), requests per run (full / quick)
+WORKLOADS = [
+    ("SET -c50 -P1", ["-t", "set", "-c", "50", "-P", "1", "-d", "64", "-r", "100000"], 150_000),
+    ("GET -c50 -P1", ["-t", "get", "-c", "50", "-P", "1", "-d", "64", "-r", "100000"], 150_000),
+    ("SET -c50 -P16", ["-t", "set", "-c", "50", "-P", "16", "-d", "64", "-r", "100000"], 700_000),
+    ("GET -c50 -P16", ["-t", "get", "-c", "50", "-P", "16", "-d", "64", "-r", "100000"], 800_000),
+    ("MSET(10) -c50", ["-t", "mset", "-c", "50", "-P", "1", "-r", "100000"], 70_000),
+    ("INCR -c50 -P1", ["-t", "incr", "-c", "50", "-P", "1", "-r", "100000"], 150_000),
+    ("GET -c1 latency", ["-t", "get", "-c", "1", "-P", "1", "-d", "64", "-r", "100000"], 15_000),
+]
+
+MEMORY_KEYS = 1_000_000
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server on {port} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server on {port} did not start")
+
+
+class Server:
+    def __init__(self, name, argv, port, pin):
+        self.name, self.port = name, port
+        self.dir = tempfile.TemporaryDirectory()
+        prefix = ["taskset", "-c", "0"] if pin else []
+        self.proc = subprocess.Popen(prefix + argv, cwd=self.dir.name,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(port, self.proc)
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    def rss_bytes(self):
+        with open(f"/proc/{self.proc.pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.dir.cleanup()
+
+
+def start_fincache(pin):
+    port = free_port()
+    return Server("fincache", [FINCACHE, "--port", str(port)], port, pin)
+
+
+def start_redis(pin):
+    port = free_port()
+    return Server("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                            "--save", "", "--appendonly", "no"], port, pin)
+
+
+def preload(server, keys, value_size):
+    """Loads key:%012d keys (redis-benchmark -r naming) with --pipe so GETs hit."""
+    value = "x" * value_size
+    buf = io.StringIO()
+    for i in range(keys):
+        k = "key:%012d" % i
+        buf.write(f"*3\r\n$3\r\nSET\r\n${len(k)}\r\n{k}\r\n${len(value)}\r\n{value}\r\n")
+    subprocess.run(["redis-cli", "-p", str(server.port), "--pipe"], input=buf.getvalue().encode(),
+                   stdout=subprocess.DEVNULL, check=True)
+
+
+def run_benchmark(server, args, requests, pin):
+    prefix = ["taskset", "-c", "1"] if pin else []
+    cpu0 = server.cpu_seconds()
+    out = subprocess.run(prefix + ["redis-benchmark", "-p", str(server.port), "-n", str(requests),
+                                   "--csv", "-q"] + args,
+                         capture_output=True, text=True, check=True).stdout
+    cpu = server.cpu_seconds() - cpu0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    if not rows:
+        raise RuntimeError(f"no output from redis-benchmark against {server.name}: {out!r}")
+    row = rows[0]
+    rps = float(row["rps"])
+    return {"rps": rps, "p50": float(row["p50_latency_ms"]), "p99": float(row["p99_latency_ms"]),
+            "per_cpu_s": (requests / cpu) if cpu > 0 else float("nan")}
+
+
+def bench_throughput(args, servers):
+    results = []
+    for name, wl_args, requests in WORKLOADS:
+        if args.only and not any(o.lower() in name.lower() for o in args.only):
+            continue
+        n = max(requests // 10, 2000) if args.quick else requests
+        per = {"fincache": [], "redis": []}
+        ratios = []
+        for rnd in range(args.rounds):
+            order = ["fincache", "redis"] if rnd % 2 == 0 else ["redis", "fincache"]
+            this = {}
+            for who in order:
+                this[who] = run_benchmark(servers[who], wl_args, n, args.pin)
+                per[who].append(this[who])
+            ratios.append(this["fincache"]["rps"] / this["redis"]["rps"])
+        med = lambda who, k: statistics.median(r[k] for r in per[who])
+        results.append((name, med("fincache", "rps"), med("redis", "rps"), statistics.median(ratios),
+                        med("fincache", "p50"), med("redis", "p50"), med("fincache", "p99"),
+                        med("redis", "p99"), med("fincache", "per_cpu_s"), med("redis", "per_cpu_s")))
+        print(f"  done: {name}", file=sys.stderr)
+    return results
+
+
+def bench_memory(args):
+    rows = []
+    keys = MEMORY_KEYS // 10 if args.quick else MEMORY_KEYS
+    for start in (start_fincache, start_redis):
+        s = start(args.pin)
+        try:
+            time.sleep(0.3)
+            before = s.rss_bytes()
+            buf = io.StringIO()
+            for i in range(keys):
+                k = "k:%014d" % i  # 16 bytes
+                v = "v:%014d" % i  # 16 bytes
+                buf.write(f"*3\r\n$3\r\nSET\r\n$16\r\n{k}\r\n$16\r\n{v}\r\n")
+            subprocess.run(["redis-cli", "-p", str(s.port), "--pipe"], input=buf.getvalue().encode(),
+                           stdout=subprocess.DEVNULL, check=True)
+            time.sleep(1.0)
+            after = s.rss_bytes()
+            rows.append((s.name, before, after, (after - before) / keys))
+        finally:
+            s.stop()
+    return keys, rows
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--quick", action="store_true", help="10x fewer requests and keys (smoke run)")
+    p.add_argument("--only", type=lambda s: s.split(","), default=None)
+    p.add_argument("--no-build", action="store_true")
+    p.add_argument("--no-pin", dest="pin", action="store_false")
+    p.add_argument("--skip-memory", action="store_true")
+    args = p.parse_args()
+    if args.pin and os.cpu_count() < 2:
+        args.pin = False
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "-p", "fincache-server"], cwd=ROOT, check=True)
+    servers = {"fincache": start_fincache(args.pin), "redis": start_redis(args.pin)}
+    try:
+        for s in servers.values():
+            preload(s, 100_000, 64)
+        results = bench_throughput(args, servers)
+    finally:
+        for s in servers.values():
+            s.stop()
+    cmdline = "bench/bench.py " + " ".join(sys.argv[1:])
+    print(f"\n## Throughput ({cmdline.strip()}; rounds={args.rounds}, pinned={args.pin})\n")
+    print("| workload | FinCache ops/s | Redis ops/s | ratio (median of rounds) | p50 ms F/R | p99 ms F/R | req per CPU-s F/R |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for (name, f, r, ratio, f50, r50, f99, r99, fc, rc) in results:
+        print(f"| {name} | {f:,.0f} | {r:,.0f} | **{ratio:.2f}x** | {f50:.3f} / {r50:.3f} | "
+              f"{f99:.3f} / {r99:.3f} | {fc:,.0f} / {rc:,.0f} |")
+    if not args.skip_memory:
+        keys, rows = bench_memory(args)
+        print(f"\n## Resident memory after loading {keys:,} keys (16-byte keys and values)\n")
+        print("| server | RSS before | RSS after | bytes per key |")
+        print("|---|---:|---:|---:|")
+        for name, before, after, per in rows:
+            print(f"| {name} | {before / 2**20:.1f} MiB | {after / 2**20:.1f} MiB | {per:.1f} |")
+        f = next(r for r in rows if r[0] == "fincache")[3]
+        r = next(r for r in rows if r[0] == "redis")[3]
+        print(f"\nFinCache/Redis memory per key: **{f / r:.2f}x**")
+
+
+if __name__ == "__main__":
+    main()
