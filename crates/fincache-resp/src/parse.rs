@@ -44,26 +44,27 @@ pub enum Parsed {
     Owned { consumed: usize, args: Vec<Vec<u8>> },
 }
 
-/// A request the server cannot make sense of. `Display` is the exact text Redis replies with.
+/// A request the server cannot make sense of. `Display` is the exact error reply Redis sends,
+/// `ERR` prefix included (write it with `ReplyEncoder::error`, then close the connection).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ProtocolError {
-    #[error("Protocol error: too big inline request")]
+    #[error("ERR Protocol error: too big inline request")]
     InlineTooBig,
-    #[error("Protocol error: unbalanced quotes in request")]
+    #[error("ERR Protocol error: unbalanced quotes in request")]
     UnbalancedQuotes,
-    #[error("Protocol error: too big mbulk count string")]
+    #[error("ERR Protocol error: too big mbulk count string")]
     MultibulkCountTooBig,
-    #[error("Protocol error: invalid multibulk length")]
+    #[error("ERR Protocol error: invalid multibulk length")]
     InvalidMultibulkLength,
-    #[error("Protocol error: unauthenticated multibulk length")]
+    #[error("ERR Protocol error: unauthenticated multibulk length")]
     UnauthenticatedMultibulkLength,
-    #[error("Protocol error: too big bulk count string")]
+    #[error("ERR Protocol error: too big bulk count string")]
     BulkCountTooBig,
-    #[error("Protocol error: expected '$', got '{}'", char::from(*.0))]
+    #[error("ERR Protocol error: expected '$', got '{}'", char::from(*.0))]
     ExpectedDollar(u8),
-    #[error("Protocol error: invalid bulk length")]
+    #[error("ERR Protocol error: invalid bulk length")]
     InvalidBulkLength,
-    #[error("Protocol error: unauthenticated bulk length")]
+    #[error("ERR Protocol error: unauthenticated bulk length")]
     UnauthenticatedBulkLength,
 }
 
@@ -384,15 +385,15 @@ mod tests {
     fn errors_match_redis_text() {
         assert_eq!(
             parse_all(b"*2\r\n:3\r\n").unwrap_err().to_string(),
-            "Protocol error: expected '$', got ':'"
+            "ERR Protocol error: expected '$', got ':'"
         );
         assert_eq!(
             parse_all(b"*x\r\n").unwrap_err().to_string(),
-            "Protocol error: invalid multibulk length"
+            "ERR Protocol error: invalid multibulk length"
         );
         assert_eq!(
             parse_all(b"*1\r\n$-5\r\n").unwrap_err().to_string(),
-            "Protocol error: invalid bulk length"
+            "ERR Protocol error: invalid bulk length"
         );
         assert_eq!(
             parse_all(b"*99999999999\r\n").unwrap_err(),
@@ -404,7 +405,7 @@ mod tests {
 
     fn err_text(input: &[u8]) -> String {
         match parse_all(input) {
-            Err(e) => format!("ERR {e}"),
+            Err(e) => e.to_string(),
             Ok(r) => panic!("expected an error for {input:?}, got {r:?}"),
         }
     }
@@ -534,7 +535,7 @@ mod tests {
         };
         let mut argv = Vec::new();
         let err = parse_command(b"*1\r\n$11\r\n", &limits, &mut argv).unwrap_err();
-        assert_eq!(err.to_string(), "Protocol error: invalid bulk length");
+        assert_eq!(err.to_string(), "ERR Protocol error: invalid bulk length");
         assert!(parse_command(b"*1\r\n$10\r\n0123456789\r\n", &limits, &mut argv).is_ok());
         assert_eq!(
             err_text(b"*1\r\n$536870913\r\n"),
@@ -590,12 +591,12 @@ mod tests {
         let err = parse_command(b"*11\r\n", &limits, &mut argv).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Protocol error: unauthenticated multibulk length"
+            "ERR Protocol error: unauthenticated multibulk length"
         );
         let err = parse_command(b"*1\r\n$16385\r\n", &limits, &mut argv).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Protocol error: unauthenticated bulk length"
+            "ERR Protocol error: unauthenticated bulk length"
         );
         assert!(parse_command(b"*10\r\n$16384\r\n", &limits, &mut argv).is_ok());
     }

@@ -203,7 +203,7 @@ proptest! {
                         prop_assert!(h > bytes.len());
                     }
                 }
-                Err(e) => prop_assert!(e.to_string().starts_with("Protocol error: ")),
+                Err(e) => prop_assert!(e.to_string().starts_with("ERR Protocol error: ")),
             }
         }
     }

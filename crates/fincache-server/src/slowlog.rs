@@ -70,17 +70,9 @@ impl SlowLog {
             && duration_us >= threshold as u64
     }
 
-    /// Logs a command (the caller checked [`wants`](Self::wants)). `redact` tells which
-    /// argument positions hold secrets.
-    pub fn push(
-        &self,
-        argv: &[&[u8]],
-        redact: impl Fn(usize) -> bool,
-        duration_us: u64,
-        time: u64,
-        peer: String,
-        name: Vec<u8>,
-    ) {
+    /// Logs a command (the caller checked [`wants`](Self::wants)); its secrets (see
+    /// [`secret_positions`]) are shown as `(redacted)`.
+    pub fn push(&self, argv: &[&[u8]], duration_us: u64, time: u64, peer: String, name: Vec<u8>) {
         let max_len = self.max_len.load(Ordering::Relaxed);
         if max_len == 0 {
             return;
@@ -89,7 +81,7 @@ impl SlowLog {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             time,
             duration_us,
-            argv: entry_argv(argv, redact),
+            argv: entry_argv(argv, &secret_positions(argv)),
             peer,
             name,
         };
@@ -120,14 +112,14 @@ impl SlowLog {
 }
 
 /// The arguments as the log keeps them: capped in number and length, secrets redacted.
-fn entry_argv(argv: &[&[u8]], redact: impl Fn(usize) -> bool) -> Vec<Vec<u8>> {
+fn entry_argv(argv: &[&[u8]], secrets: &[usize]) -> Vec<Vec<u8>> {
     let kept = argv.len().min(MAX_ARGC);
     let mut out = Vec::with_capacity(kept);
     for (i, arg) in argv.iter().take(kept).enumerate() {
         if kept != argv.len() && i == kept - 1 {
             let more = argv.len() - kept + 1;
             out.push(format!("... ({more} more arguments)").into_bytes());
-        } else if redact(i) {
+        } else if secrets.contains(&i) {
             out.push(b"(redacted)".to_vec());
         } else if arg.len() > MAX_STRING {
             let mut a = arg[..MAX_STRING].to_vec();
@@ -140,31 +132,50 @@ fn entry_argv(argv: &[&[u8]], redact: impl Fn(usize) -> bool) -> Vec<Vec<u8>> {
     out
 }
 
-/// Which arguments of a command are secrets that the slow log (and later MONITOR) must not
-/// show, as Redis's `redactClientCommandArgument` calls: every argument of AUTH, the two after
-/// HELLO's AUTH, and those after MIGRATE's AUTH / AUTH2.
-pub fn is_secret(argv: &[&[u8]], i: usize) -> bool {
-    if i == 0 {
-        return false;
-    }
-    let name = argv[0];
-    if name.eq_ignore_ascii_case(b"auth") {
-        return true;
-    }
-    let after_keyword = |keyword: &[u8], n: usize, from: usize| {
-        argv.iter()
-            .enumerate()
-            .skip(from)
-            .filter(|(_, a)| a.eq_ignore_ascii_case(keyword))
-            .any(|(k, _)| i > k && i <= k + n)
+/// Which arguments of a command are secrets that the slow log must not show, as Redis's
+/// `redactClientCommandArgument` calls mark them: every argument of AUTH; the two after each
+/// `AUTH` option of HELLO (walking its options as `helloCommand` does); the one after MIGRATE's
+/// `AUTH` and the two after its `AUTH2`. (MONITOR applies the same rule in `crate::monitor`.)
+pub fn secret_positions(argv: &[&[u8]]) -> Vec<usize> {
+    let Some(name) = argv.first() else {
+        return Vec::new();
     };
+    if name.eq_ignore_ascii_case(b"auth") {
+        return (1..argv.len()).collect();
+    }
+    let mut out = Vec::new();
     if name.eq_ignore_ascii_case(b"hello") {
-        return after_keyword(b"auth", 2, 2);
+        let mut j = 2;
+        while j < argv.len() {
+            let more = argv.len() - 1 - j;
+            if argv[j].eq_ignore_ascii_case(b"auth") && more >= 2 {
+                out.extend([j + 1, j + 2]);
+                j += 3;
+            } else if argv[j].eq_ignore_ascii_case(b"setname") && more >= 1 {
+                j += 2;
+            } else {
+                break;
+            }
+        }
+    } else if name.eq_ignore_ascii_case(b"migrate") {
+        // MIGRATE host port key db timeout [COPY] [REPLACE] [AUTH pw | AUTH2 user pw] [KEYS …]
+        let mut j = 6;
+        while j < argv.len() {
+            let more = argv.len() - 1 - j;
+            if argv[j].eq_ignore_ascii_case(b"auth") && more >= 1 {
+                out.push(j + 1);
+                j += 2;
+            } else if argv[j].eq_ignore_ascii_case(b"auth2") && more >= 2 {
+                out.extend([j + 1, j + 2]);
+                j += 3;
+            } else if argv[j].eq_ignore_ascii_case(b"keys") {
+                break;
+            } else {
+                j += 1;
+            }
+        }
     }
-    if name.eq_ignore_ascii_case(b"migrate") {
-        return after_keyword(b"auth", 1, 6) || after_keyword(b"auth2", 2, 6);
-    }
-    false
+    out
 }
 
 #[cfg(test)]
@@ -173,14 +184,7 @@ mod tests {
 
     fn push(log: &SlowLog, argv: &[&[u8]], us: u64) {
         if log.wants(us) {
-            log.push(
-                argv,
-                |i| is_secret(argv, i),
-                us,
-                1,
-                "1.2.3.4:5".into(),
-                Vec::new(),
-            );
+            log.push(argv, us, 1, "1.2.3.4:5".into(), Vec::new());
         }
     }
 
@@ -231,9 +235,7 @@ mod tests {
         assert_eq!(e.argv[2].len(), 128 + "... (72 more bytes)".len());
         assert!(e.argv[2].ends_with(b"... (72 more bytes)"));
         argv.truncate(2);
-        for _ in 0..40 {
-            argv.push(b"v");
-        }
+        argv.resize(42, b"v");
         push(&log, &argv, 1);
         let e = &log.latest(None)[0];
         assert_eq!(e.argv.len(), 32);
@@ -244,10 +246,15 @@ mod tests {
     #[test]
     fn secrets_redacted() {
         let argv: [&[u8]; 5] = [b"hello", b"3", b"AUTH", b"user", b"pass"];
-        let kept: Vec<bool> = (0..5).map(|i| is_secret(&argv, i)).collect();
-        assert_eq!(kept, [false, false, false, true, true]);
+        assert_eq!(secret_positions(&argv), [3, 4]);
         let argv: [&[u8]; 2] = [b"AUTH", b"pw"];
-        assert!(is_secret(&argv, 1));
-        assert!(!is_secret(&argv, 0));
+        assert_eq!(secret_positions(&argv), [1]);
+        let argv: [&[u8]; 9] = [
+            b"migrate", b"h", b"1", b"", b"0", b"10", b"AUTH2", b"u", b"p",
+        ];
+        assert_eq!(secret_positions(&argv), [7, 8]);
+        let log = SlowLog::new(0, 10);
+        log.push(&[b"auth", b"secret"], 1, 1, String::new(), Vec::new());
+        assert_eq!(log.latest(None)[0].argv[1], b"(redacted)");
     }
 }

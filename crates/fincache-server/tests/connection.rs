@@ -268,6 +268,22 @@ fn auth_with_requirepass() {
 }
 
 #[test]
+fn requirepass_and_timeout_flags() {
+    let srv = TestServer::fincache_with(&["--requirepass", "pw", "--timeout", "1"]);
+    let mut c = RawConn::connect(srv.port).unwrap();
+    assert_eq!(
+        error_text(&c.cmd(&["PING"])),
+        "NOAUTH Authentication required."
+    );
+    assert_eq!(c.cmd(&["AUTH", "default", "pw"]), simple("OK"));
+    assert_eq!(c.cmd(&["PING"]), simple("PONG"));
+    c.set_read_timeout(Duration::from_secs(5));
+    let started = Instant::now();
+    assert!(c.wait_closed().is_some(), "idle client was not closed");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+#[test]
 fn monitor_sees_other_clients() {
     let srv = TestServer::fincache();
     // Connected first, so its handshake is not in the stream.
@@ -330,6 +346,51 @@ fn monitor_sees_other_clients() {
     assert_eq!(mon.cmd(&["RESET"]), simple("RESET"));
     let _: String = redis::cmd("PING").query(&mut conn).unwrap();
     assert!(read_raw(&mut mon, Duration::from_millis(300)).is_empty());
+}
+
+#[test]
+fn a_monitor_that_does_not_read_is_disconnected() {
+    let srv = TestServer::fincache();
+    let mut mon = RawConn::connect(srv.port).unwrap();
+    assert_eq!(mon.cmd(&["MONITOR"]), simple("OK"));
+    let mon_id = {
+        let mut admin = RawConn::connect(srv.port).unwrap();
+        let list = match admin.cmd(&["CLIENT", "LIST"]) {
+            Reply::Bulk(b) | Reply::Verbatim(_, b) => String::from_utf8(b).unwrap(),
+            other => panic!("{other:?}"),
+        };
+        let line = list
+            .lines()
+            .find(|l| l.contains(" flags=O "))
+            .expect("monitor listed");
+        line.split(' ').next().unwrap().to_string()
+    };
+    // ~100 MB of monitor output the monitor never reads.
+    let mut writer = srv.conn();
+    let value = vec![b'v'; 1024 * 1024];
+    for _ in 0..100 {
+        let _: () = redis::cmd("SET")
+            .arg("k")
+            .arg(value.as_slice())
+            .query(&mut writer)
+            .unwrap();
+    }
+    let mut admin = RawConn::connect(srv.port).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = match admin.cmd(&["CLIENT", "LIST"]) {
+            Reply::Bulk(b) | Reply::Verbatim(_, b) => String::from_utf8(b).unwrap(),
+            other => panic!("{other:?}"),
+        };
+        if !list.lines().any(|l| l.starts_with(&format!("{mon_id} "))) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "slow monitor still connected");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Everyone else is fine.
+    let pong: String = redis::cmd("PING").query(&mut writer).unwrap();
+    assert_eq!(pong, "PONG");
 }
 
 #[test]

@@ -317,6 +317,19 @@ fn run_file(path: &Path, report: &mut Report) {
     });
     let before = report.mismatches.len();
     for proto in [Proto::Resp2, Proto::Resp3] {
+        // A server that cannot speak the pass's protocol at all is one finding, not one per case.
+        if let Err(e) = fin.connect(proto) {
+            report.mismatches.push(Finding {
+                file: file.clone(),
+                line: 0,
+                proto: Some(proto),
+                command: "(whole file)".into(),
+                fincache: String::new(),
+                redis: String::new(),
+                note: format!("{e}: {} pass skipped", proto.label()),
+            });
+            continue;
+        }
         for case in &cases {
             run_case(&file, case, proto, &mut fin, &mut red, report);
         }
@@ -393,10 +406,24 @@ fn case_files_match_redis() {
         println!("\nno mismatches");
         return;
     }
+    // Grouped by file, in line order, the RESP2 and RESP3 findings of a line side by side.
+    report
+        .mismatches
+        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     println!("\nMISMATCHES, {}:", report.mismatches.len());
     let mut by_file: Vec<&str> = report.mismatches.iter().map(|m| m.file.as_str()).collect();
     by_file.dedup();
+    let mut last_file = "";
     for m in &report.mismatches {
+        if m.file != last_file {
+            let n = report
+                .mismatches
+                .iter()
+                .filter(|x| x.file == m.file)
+                .count();
+            println!("-- {} ({n})", m.file);
+            last_file = &m.file;
+        }
         m.print();
     }
     panic!(

@@ -217,7 +217,7 @@ fn select_swapdb_flush() {
     );
     assert_eq!(
         err_text(raw(&mut c0, &["SELECT", "4294967296"])),
-        "ERR value is not an integer or out of range"
+        "ERR value is out of range, value must between -2147483648 and 2147483647"
     );
     ok(&mut c0, &["FLUSHDB"]);
     assert_eq!(int(&mut c0, &["DBSIZE"]), 0);

@@ -139,7 +139,7 @@ fn info_has_every_field_and_the_keyspace() {
     assert_eq!(i["redis_mode"], "standalone");
     assert_eq!(i["role"], "master");
     assert_eq!(num(&i, "tcp_port"), u64::from(s.port));
-    assert_eq!(num(&i, "process_id") as u32 > 0, true);
+    assert!(num(&i, "process_id") > 0);
     assert_eq!(i["run_id"].len(), 40);
     assert!(
         num(&i, "used_memory") > 0,
@@ -356,6 +356,10 @@ fn command_info_matches_redis() {
     }
 }
 
+/// Commands whose table entry deliberately differs from the reference redis-server 7.0, with
+/// the reason (e.g. a Redis 7.2 change FinCache follows).
+const DELIBERATE: &[(&str, &str)] = &[];
+
 /// Every command both servers have: arity, flags, key positions and ACL categories must agree.
 /// Reports every difference at once.
 #[test]
@@ -374,8 +378,8 @@ fn shared_commands_match_redis_table() {
     let theirs = command_info(&mut r.conn(), &refs);
     let mut diffs = Vec::new();
     for ((name, a), b) in refs.iter().zip(&ours).zip(&theirs) {
-        if *b == Value::Nil {
-            continue; // FinCache-only command
+        if *b == Value::Nil || DELIBERATE.iter().any(|(n, _)| n == name) {
+            continue; // FinCache-only command, or a documented difference
         }
         let (sa, sb) = (summary(a), summary(b));
         if sa != sb {
@@ -456,15 +460,10 @@ fn command_docs_resp3_shape() {
     let Reply::Map(get) = &docs[0].1 else {
         panic!("get's docs are not a map")
     };
-    let keys: Vec<&Reply> = get.iter().map(|(k, _)| k).collect();
+    let keys: Vec<String> = get.iter().map(|(k, _)| support::show_reply(k)).collect();
     assert_eq!(
         keys,
-        ["summary", "since", "group", "complexity"]
-            .iter()
-            .map(|k| Reply::Bulk(k.as_bytes().to_vec()))
-            .collect::<Vec<_>>()
-            .iter()
-            .collect::<Vec<_>>()
+        ["\"summary\"", "\"since\"", "\"group\"", "\"complexity\""]
     );
     let Reply::Map(slowlog) = &docs[1].1 else {
         panic!()
@@ -792,40 +791,4 @@ fn shutdown_stops_the_process() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(s.exited(), "the server still runs after SHUTDOWN");
-}
-
-#[test]
-fn help_replies() {
-    let s = TestServer::fincache();
-    let mut c = RawConn::connect(s.port).unwrap();
-    for (cmd, first) in [
-        (
-            "SLOWLOG",
-            "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        ),
-        (
-            "LATENCY",
-            "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        ),
-        (
-            "DEBUG",
-            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        ),
-        (
-            "COMMAND",
-            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        ),
-    ] {
-        let Reply::Array(lines) = c.cmd(&[cmd, "HELP"]) else {
-            panic!("{cmd} HELP")
-        };
-        assert_eq!(lines[0], Reply::Simple(first.to_string()));
-        assert_eq!(
-            lines[lines.len() - 2..],
-            [
-                Reply::Simple("HELP".into()),
-                Reply::Simple("    Prints this help.".into())
-            ]
-        );
-    }
 }

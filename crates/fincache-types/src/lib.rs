@@ -8,6 +8,7 @@
 pub mod bytes;
 pub mod glob;
 pub mod lcs;
+pub mod listpack;
 pub mod longdouble;
 pub mod num;
 

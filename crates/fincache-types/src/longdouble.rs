@@ -31,10 +31,18 @@ const EXP_SATURATION: i64 = 1_000_000;
 /// An 80-bit extended-precision float.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LongDouble {
-    Zero { neg: bool },
+    Zero {
+        neg: bool,
+    },
     /// `mant · 2^exp`; `mant` has bit 63 set unless `exp` is the subnormal exponent.
-    Finite { neg: bool, mant: u64, exp: i32 },
-    Inf { neg: bool },
+    Finite {
+        neg: bool,
+        mant: u64,
+        exp: i32,
+    },
+    Inf {
+        neg: bool,
+    },
     NaN,
 }
 
@@ -66,14 +74,9 @@ impl LongDouble {
         if s.is_empty() || s.len() >= MAX_LONG_DOUBLE_CHARS {
             return None;
         }
-        // strtold reads a C string: it stops at the first NUL, and Redis only checks that the
-        // parse ended there. An argument starting with NUL therefore reads as 0, as in Redis.
-        let s = match s.iter().position(|&c| c == 0) {
-            Some(i) => &s[..i],
-            None => s,
-        };
-        if s.is_empty() {
-            return Some(LongDouble::Zero { neg: false });
+        // strtold stops at a NUL byte, and Redis refuses a parse that did not use every byte.
+        if s.contains(&0) {
+            return None;
         }
         if matches!(s[0], b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
             return None;
@@ -98,9 +101,13 @@ impl LongDouble {
             _ => None,
         }
     }
+}
+
+impl std::ops::Add for LongDouble {
+    type Output = LongDouble;
 
     /// `self + other`, rounded to nearest even, with IEEE rules for zeros, infinities and NaN.
-    pub fn add(self, other: LongDouble) -> LongDouble {
+    fn add(self, other: LongDouble) -> LongDouble {
         use LongDouble::*;
         match (self, other) {
             (NaN, _) | (_, NaN) => NaN,
@@ -157,7 +164,9 @@ impl LongDouble {
             }
         }
     }
+}
 
+impl LongDouble {
     /// `printf("%.17Lf")`: the value rounded (ties to even) to 17 decimals.
     pub fn to_fixed17(&self) -> String {
         match *self {
@@ -171,7 +180,7 @@ impl LongDouble {
                 if exp >= 0 {
                     let mut big = Big::from_u64(mant);
                     big.shl(exp as u64);
-                    format!("{sign}{}.00000000000000000", big.to_decimal())
+                    format!("{sign}{}.00000000000000000", big.into_decimal())
                 } else {
                     const SCALE: u128 = 100_000_000_000_000_000; // 10^17
                     let v = u128::from(mant) * SCALE; // < 2^121
@@ -507,7 +516,11 @@ impl Big {
         let li = (shift / 64) as usize;
         let off = shift % 64;
         let sticky = self.0[..li.min(self.0.len())].iter().any(|&l| l != 0)
-            || (off != 0 && self.0.get(li).is_some_and(|&l| l & ((1u64 << off) - 1) != 0));
+            || (off != 0
+                && self
+                    .0
+                    .get(li)
+                    .is_some_and(|&l| l & ((1u64 << off) - 1) != 0));
         (r, shift as i64, sticky)
     }
 
@@ -528,7 +541,7 @@ impl Big {
     }
 
     /// Decimal digits (consumes the value).
-    fn to_decimal(mut self) -> String {
+    fn into_decimal(mut self) -> String {
         const TEN19: u64 = 10_000_000_000_000_000_000;
         let mut chunks = Vec::new();
         while !self.is_zero() {
@@ -560,7 +573,7 @@ mod tests {
     fn incr(a: &str, b: &str) -> Option<String> {
         let x = LongDouble::parse(a.as_bytes())?;
         let y = LongDouble::parse(b.as_bytes())?;
-        let s = x.add(y);
+        let s = x + y;
         s.is_finite().then(|| s.to_human_string())
     }
 
@@ -570,7 +583,10 @@ mod tests {
         assert_eq!(incr("0", "0.1").as_deref(), Some("0.1"));
         assert_eq!(incr("0.1", "0.1").as_deref(), Some("0.2"));
         assert_eq!(incr("10.5", "0.1").as_deref(), Some("10.6"));
-        assert_eq!(incr("1000.1", "0").as_deref(), Some("1000.09999999999999998"));
+        assert_eq!(
+            incr("1000.1", "0").as_deref(),
+            Some("1000.09999999999999998")
+        );
         assert_eq!(
             incr("1000.09999999999999998", "0.1").as_deref(),
             Some("1000.19999999999999996")
@@ -588,22 +604,32 @@ mod tests {
 
     #[test]
     fn refuses_what_redis_refuses() {
-        for bad in ["", " 1", "1 ", "abc", "1e", "1e+", "0x", "nan", "-nan", "1e-5000", "1e5000", "--1", "."] {
+        for bad in [
+            "", " 1", "1 ", "abc", "1e", "1e+", "0x", "nan", "-nan", "1e-5000", "1e5000", "--1",
+            ".",
+        ] {
             assert_eq!(LongDouble::parse(bad.as_bytes()), None, "{bad:?}");
         }
         assert_eq!(incr("inf", "1"), None);
         assert_eq!(incr("1.18e4932", "1.18e4932"), None);
         assert!(LongDouble::parse(b"inf").is_some());
         assert!(LongDouble::parse(b"5.").is_some());
-        assert_eq!(LongDouble::parse(b"\x001"), Some(LongDouble::Zero { neg: false }));
+        assert_eq!(LongDouble::parse(b"\x001"), None);
+        assert_eq!(LongDouble::parse(b"1\x00"), None);
     }
 
     #[test]
     fn integers_are_exact() {
         for v in [0, 1, -1, 42, i64::MAX, i64::MIN, 1 << 62] {
             assert_eq!(LongDouble::from_i64(v).to_human_string(), v.to_string());
-            assert_eq!(LongDouble::parse(v.to_string().as_bytes()), Some(LongDouble::from_i64(v)));
+            assert_eq!(
+                LongDouble::parse(v.to_string().as_bytes()),
+                Some(LongDouble::from_i64(v))
+            );
         }
-        assert_eq!(incr("18446744073709551616", "1").as_deref(), Some("18446744073709551616"));
+        assert_eq!(
+            incr("18446744073709551616", "1").as_deref(),
+            Some("18446744073709551616")
+        );
     }
 }

@@ -58,13 +58,6 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     }
 }
 
-/// Formats an i64 into a small stack buffer.
-pub fn format_i64(v: i64) -> itoa::Buffer {
-    let mut b = itoa::Buffer::new();
-    b.format(v);
-    b
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

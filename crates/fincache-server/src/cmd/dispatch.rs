@@ -153,14 +153,9 @@ fn record_slow(ctx: &mut ExecCtx<'_>, cmd: CommandRef, argv: &[&[u8]], usec: u64
         let handle = &ctx.client.handle;
         let peer = handle.addr.map(|a| a.to_string()).unwrap_or_default();
         let name = handle.info.lock().name.clone().unwrap_or_default();
-        server.slowlog.push(
-            argv,
-            |i| crate::slowlog::is_secret(argv, i),
-            usec,
-            crate::server::now_ms() / 1000,
-            peer,
-            name,
-        );
+        server
+            .slowlog
+            .push(argv, usec, crate::server::now_ms() / 1000, peer, name);
     }
 }
 

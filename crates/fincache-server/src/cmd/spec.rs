@@ -432,6 +432,9 @@ impl CommandSpec {
     }
 
     /// Declares the Redis 7 key specs explicitly (keyword searches, key counts, several specs).
+    /// `COMMAND INFO`'s legacy first/last/step still come from [`keys`](Self::keys): set both,
+    /// as Redis's tables do (e.g. ZUNIONSTORE: `.keys(1, 1, 1)` plus an index spec for the
+    /// destination and a keynum spec for the sources).
     pub const fn key_specs(mut self, specs: &'static [KeySpec]) -> Self {
         self.key_specs = specs;
         self
@@ -624,7 +627,7 @@ mod tests {
             },
         };
         assert_eq!(find(&get, &["get", "k"]), (true, vec![1]));
-        assert_eq!(find(&get, &["get"]).0, false);
+        assert!(!find(&get, &["get"]).0);
     }
 
     #[test]
@@ -641,9 +644,9 @@ mod tests {
         };
         let line = ["zunionstore", "d", "2", "a", "b", "WEIGHTS", "1", "2"];
         assert_eq!(find(&sources, &line), (true, vec![3, 4]));
-        assert_eq!(find(&sources, &["zunionstore", "d", "0", "a"]).0, false);
-        assert_eq!(find(&sources, &["zunionstore", "d", "5", "a"]).0, false);
-        assert_eq!(find(&sources, &["zunionstore", "d", "x", "a"]).0, false);
+        assert!(!find(&sources, &["zunionstore", "d", "0", "a"]).0);
+        assert!(!find(&sources, &["zunionstore", "d", "5", "a"]).0);
+        assert!(!find(&sources, &["zunionstore", "d", "x", "a"]).0);
         // XREAD … STREAMS k1 k2 id1 id2: half the remaining arguments.
         let streams = KeySpec {
             flags: RO,

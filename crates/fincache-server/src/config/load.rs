@@ -24,6 +24,9 @@ pub enum Startup {
     Print(String),
 }
 
+/// `--<setting> value` pairs from the command line, in order.
+type SettingArgs = Vec<(&'static Setting, String)>;
+
 /// Where each setting's value came from, for messages.
 type Sources = HashMap<&'static str, String>;
 
@@ -158,7 +161,7 @@ fn settings_help() -> String {
 /// to the next one starting with `--` (`--save 900 1 300 10`), values may begin with `-`
 /// (`--slowlog-log-slower-than -1`, `--bind "127.0.0.1 -::1"`), names are case-insensitive and
 /// `--save` alone means `save ""`.
-fn split_args(args: &[String]) -> Result<(Vec<String>, Vec<(&'static Setting, String)>), String> {
+fn split_args(args: &[String]) -> Result<(Vec<String>, SettingArgs), String> {
     let mut fixed = Vec::new();
     let mut pairs = Vec::new();
     let mut i = 0;

@@ -331,11 +331,13 @@ mod tests {
     fn keeps_layout_and_comments() {
         let old = "# FinCache\nserver:\n  host: \"0.0.0.0\"   # all interfaces\n  port: 6379\n\n\
                    store:\n  # memory\n  max_memory: 0\n  save:\n    - 3600 1\n    - 300 100\n  ttl_enabled: true\n";
-        let mut c = Config::default();
-        c.bind = "0.0.0.0".into();
-        c.port = 7000;
-        c.hz = 20;
-        c.maxmemory_policy = "allkeys-lru".into();
+        let c = Config {
+            bind: "0.0.0.0".into(),
+            port: 7000,
+            hz: 20,
+            maxmemory_policy: "allkeys-lru".into(),
+            ..Config::default()
+        };
         let new = rewrite_text(old, &c).unwrap();
         assert_eq!(
             new,
@@ -347,9 +349,11 @@ mod tests {
 
     #[test]
     fn empty_file_gets_sections_for_non_defaults() {
-        let mut c = Config::default();
-        c.timeout = 5;
-        c.loglevel = "warning".into();
+        let c = Config {
+            timeout: 5,
+            loglevel: "warning".into(),
+            ..Config::default()
+        };
         let new = rewrite_text("", &c).unwrap();
         assert_eq!(
             new,

@@ -650,15 +650,16 @@ fn set_dir(c: &mut Config, v: &str, mode: Mode) -> Result<(), String> {
         c.dir = String::new();
         return Ok(());
     }
-    let meta = std::fs::metadata(v).map_err(|e| io_reason(&e))?;
-    if !meta.is_dir() {
+    // Stored absolute (symbolic links resolved), as Redis's CONFIG GET shows `getcwd()`.
+    let abs = std::fs::canonicalize(v).map_err(|e| io_reason(&e))?;
+    if !abs.is_dir() {
         return Err("Not a directory".into());
     }
-    c.dir = v.to_string();
+    c.dir = abs.display().to_string();
     Ok(())
 }
 
-/// Makes `dir` the working directory and stores it as an absolute path, as Redis's `chdir`.
+/// Makes `dir` the working directory, as Redis's `chdir`.
 fn apply_dir(c: &Config) -> Result<(), String> {
     if c.dir.is_empty() {
         return Ok(());

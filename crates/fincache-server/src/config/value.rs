@@ -180,7 +180,7 @@ pub struct SaveRule {
 pub fn save_rules(v: &str) -> Result<Vec<SaveRule>, String> {
     let bad = || "Invalid save parameters".to_string();
     let words: Vec<&str> = v.split_whitespace().collect();
-    if words.len() % 2 != 0 {
+    if !words.len().is_multiple_of(2) {
         return Err(bad());
     }
     words
@@ -249,7 +249,7 @@ pub fn output_buffer_limits(
     current: &[OutputBufferLimit; 3],
 ) -> Result<[OutputBufferLimit; 3], String> {
     let words: Vec<&str> = v.split_whitespace().collect();
-    if words.len() % 4 != 0 {
+    if !words.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
     let mut out = *current;

@@ -18,6 +18,12 @@ pub async fn bind(bind: &str, port: u16) -> std::io::Result<Vec<TcpListener>> {
             Some(h) => (true, h),
             None => (false, host),
         };
+        // Redis spells "every IPv4 address" `*` and "every IPv6 address" `::*`.
+        let host = match host {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            other => other,
+        };
         let addr = if host.contains(':') && !host.starts_with('[') {
             format!("[{host}]:{port}")
         } else {

@@ -124,7 +124,7 @@ mod tests {
             shard.set_expire(key.as_bytes(), 1);
         }
         let mut rounds = 0;
-        while ks.db(0).len() > 0 && rounds < 10_000 {
+        while !ks.db(0).is_empty() && rounds < 10_000 {
             expire_cycle(&ks, Duration::ZERO, fixed_clock);
             rounds += 1;
         }

@@ -61,7 +61,7 @@ fn config_get(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
 /// feature FinCache does not have yet (`appendonly yes`, `save` rules, `maxmemory` above 0 …)
 /// are refused with a message naming the setting.
 fn config_set_cmd(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (p[0], p[1])).collect();

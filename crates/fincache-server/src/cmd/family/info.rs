@@ -500,11 +500,7 @@ fn avg_ttl(db: &crate::store::Db, now_ms: u64) -> u64 {
             }
         }
     }
-    if n == 0 {
-        0
-    } else {
-        (sum / n) as u64
-    }
+    sum.checked_div(n).map_or(0, |avg| avg as u64)
 }
 
 pub const COMMANDS: &[CommandSpec] = &[CommandSpec::new(

@@ -28,12 +28,17 @@ const SHARED_INTEGERS: i64 = 10_000;
 const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 
 /// Parses a database index the way Redis's `getIntFromObjectOrReply` does: any 32-bit integer
-/// (range checks come after, with their own error).
-pub(super) fn parse_db_index(arg: &[u8], err: CmdError) -> Result<i64, CmdError> {
-    match fincache_types::num::parse_i64(arg) {
-        Some(n) if i32::try_from(n).is_ok() => Ok(n),
-        _ => Err(err),
+/// (range checks against the databases come after, with their own error). `msg` replaces both
+/// of Redis's parse errors when given (SWAPDB's "invalid first DB index").
+pub(super) fn parse_db_index(arg: &[u8], msg: Option<&str>) -> Result<i64, CmdError> {
+    let custom = |default: CmdError| msg.map_or(default, CmdError::err);
+    let n = fincache_types::num::parse_i64(arg).ok_or_else(|| custom(CmdError::NotInteger))?;
+    if i32::try_from(n).is_err() {
+        return Err(custom(CmdError::err(
+            "value is out of range, value must between -2147483648 and 2147483647",
+        )));
     }
+    Ok(n)
 }
 
 /// Checks a parsed database index against the configured number of databases.
@@ -165,9 +170,11 @@ fn rename_generic(ctx: &mut ExecCtx<'_>, argv: &[&[u8]], nx: bool) -> CmdResult 
     {
         return Err(CmdError::NoSuchKey);
     }
-    let renamed = if src == dst {
-        false
-    } else if shards.shard(dst).contains(dst, ctx.now_ms) && nx {
+    // Renaming a key onto itself changes nothing; RENAMENX never replaces an existing key.
+    // (The lookup of `newkey` also collects it if its TTL has passed, as Redis's does.)
+    let dst_exists = src != dst && shards.shard(dst).contains(dst, ctx.now_ms);
+    let blocked = src == dst || (nx && dst_exists);
+    let renamed = if blocked {
         false
     } else {
         shards.shard(dst).remove(dst);
@@ -199,7 +206,7 @@ fn copy(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         if args::is(argv[i], "REPLACE") {
             replace = true;
         } else if args::is(argv[i], "DB") && i + 1 < argv.len() {
-            let id = parse_db_index(argv[i + 1], CmdError::NotInteger)?;
+            let id = parse_db_index(argv[i + 1], None)?;
             dst_db = db_in_range(ctx, id)?;
             i += 1;
         } else {
@@ -250,7 +257,7 @@ fn copy(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
 /// `MOVE key db` — 1 if the key moved to database `db`, 0 if it is missing here or exists there.
 fn move_cmd(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let key = argv[1];
-    let id = parse_db_index(argv[2], CmdError::NotInteger)?;
+    let id = parse_db_index(argv[2], None)?;
     let dst_db = db_in_range(ctx, id)?;
     if dst_db == ctx.client.db {
         return Err(same_object());
@@ -350,7 +357,7 @@ fn flushall(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 /// `SELECT index` — `+OK`; the connection's later commands use database `index`.
 fn select(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let id = parse_db_index(argv[1], CmdError::NotInteger)?;
+    let id = parse_db_index(argv[1], None)?;
     let db = db_in_range(ctx, id)?;
     ctx.client.db = db;
     ctx.out.ok();
@@ -360,8 +367,8 @@ fn select(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
 /// `SWAPDB index1 index2` — `+OK` after swapping the contents of two databases; clients stay
 /// connected to the same numbers and see the other contents at once.
 fn swapdb(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let a = parse_db_index(argv[1], CmdError::err("invalid first DB index"))?;
-    let b = parse_db_index(argv[2], CmdError::err("invalid second DB index"))?;
+    let a = parse_db_index(argv[1], Some("invalid first DB index"))?;
+    let b = parse_db_index(argv[2], Some("invalid second DB index"))?;
     let (a, b) = (db_in_range(ctx, a)?, db_in_range(ctx, b)?);
     ctx.server.keyspace.swap_dbs(a, b);
     ctx.out.ok();

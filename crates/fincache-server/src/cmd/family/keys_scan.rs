@@ -181,11 +181,17 @@ fn scan(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
             break ((left as u64) << SHARD_BITS) | shard_index as u64;
         }
         shard_index += 1;
-        if shard_index >= SHARDS_PER_DB {
-            break 0;
-        }
         if found.len() >= count || examined >= budget {
-            break shard_index as u64;
+            // Stopping at a shard boundary: if only empty shards are left, say the iteration is
+            // over now rather than after one more empty round trip.
+            while shard_index < SHARDS_PER_DB && db.lock_shard(shard_index).is_empty() {
+                shard_index += 1;
+            }
+            break if shard_index >= SHARDS_PER_DB {
+                0
+            } else {
+                shard_index as u64
+            };
         }
     };
 

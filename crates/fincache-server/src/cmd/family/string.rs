@@ -2,9 +2,10 @@
 //! GETDEL, MSET, MSETNX, MGET, APPEND, STRLEN, GETRANGE/SUBSTR, SETRANGE, INCR, DECR, INCRBY,
 //! DECRBY, INCRBYFLOAT and LCS, as Redis 7's `t_string.c` behaves.
 //!
-//! Values live in `store::Value::{Int, Str}`: every write goes through `Value::from_bytes` /
+//! Values live in `store::Value::{Int, Str}`: writes go through `Value::from_bytes` /
 //! `from_vec`, so a value that reads as a canonical integer is stored as an i64 (OBJECT
-//! ENCODING `int`), anything else as compact bytes.
+//! ENCODING `int`), anything else as compact bytes. The one exception is INCRBYFLOAT, whose
+//! result Redis never int-encodes: it is always stored as bytes (readers accept both).
 //!
 //! Redis behaviour mirrored here:
 //! - arguments are checked before the key is looked at, except where Redis looks first: GETEX
@@ -29,7 +30,18 @@ use crate::cmd::{CmdError, ExecCtx};
 use crate::store::{Entry, Shard, Value};
 use fincache_types::lcs::{lcs_len, LcsTable};
 use fincache_types::longdouble::LongDouble;
-use fincache_types::num;
+use fincache_types::{num, CompactBytes};
+
+/// Whether an option argument is `name` (ASCII case-insensitive). Redis compares options as C
+/// strings, so the word ends at a NUL byte: `"NX\0junk"` is NX there, and here.
+#[inline]
+fn opt_is(arg: &[u8], name: &str) -> bool {
+    let word = match arg.iter().position(|&c| c == 0) {
+        Some(end) => &arg[..end],
+        None => arg,
+    };
+    args::is(word, name)
+}
 
 /// Writes a string value as a bulk reply; WRONGTYPE for any other type.
 #[inline]
@@ -140,13 +152,13 @@ enum ExpireKind {
 
 impl ExpireKind {
     fn from_option(opt: &[u8]) -> Option<ExpireKind> {
-        if args::is(opt, "EX") {
+        if opt_is(opt, "EX") {
             Some(ExpireKind::Ex)
-        } else if args::is(opt, "PX") {
+        } else if opt_is(opt, "PX") {
             Some(ExpireKind::Px)
-        } else if args::is(opt, "EXAT") {
+        } else if opt_is(opt, "EXAT") {
             Some(ExpireKind::ExAt)
-        } else if args::is(opt, "PXAT") {
+        } else if opt_is(opt, "PXAT") {
             Some(ExpireKind::PxAt)
         } else {
             None
@@ -200,15 +212,15 @@ fn parse_set_options<'a>(opts: &[&'a [u8]], for_set: bool) -> Result<SetOptions<
     while i < opts.len() {
         let opt = opts[i];
         let expire_kind = o.expire.map(|(k, _)| k);
-        if for_set && args::is(opt, "NX") && !o.xx {
+        if for_set && opt_is(opt, "NX") && !o.xx {
             o.nx = true;
-        } else if for_set && args::is(opt, "XX") && !o.nx {
+        } else if for_set && opt_is(opt, "XX") && !o.nx {
             o.xx = true;
-        } else if for_set && args::is(opt, "GET") {
+        } else if for_set && opt_is(opt, "GET") {
             o.get = true;
-        } else if for_set && args::is(opt, "KEEPTTL") && !o.persist && expire_kind.is_none() {
+        } else if for_set && opt_is(opt, "KEEPTTL") && !o.persist && expire_kind.is_none() {
             o.keepttl = true;
-        } else if !for_set && args::is(opt, "PERSIST") && !o.keepttl && expire_kind.is_none() {
+        } else if !for_set && opt_is(opt, "PERSIST") && !o.keepttl && expire_kind.is_none() {
             o.persist = true;
         } else {
             let kind = ExpireKind::from_option(opt).ok_or(CmdError::Syntax)?;
@@ -408,7 +420,7 @@ fn getdel(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 /// `MSET key value [key value ...]` — `+OK`; every key set (TTLs dropped) atomically.
 fn mset(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
-    if argv.len() % 2 == 0 {
+    if argv.len() & 1 == 0 {
         return Err(CmdError::WrongArity("mset".into()));
     }
     let db = ctx.db();
@@ -425,7 +437,7 @@ fn mset(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
 /// `MSETNX key value [key value ...]` — `:1` and every key set if none of them existed, else
 /// `:0` and nothing set; atomic.
 fn msetnx(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
-    if argv.len() % 2 == 0 {
+    if argv.len() & 1 == 0 {
         return Err(CmdError::WrongArity("msetnx".into()));
     }
     let db = ctx.db();
@@ -644,13 +656,16 @@ fn incrbyfloat(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         None => LongDouble::Zero { neg: false },
         Some(e) => value_as_long_double(&e.value)?,
     };
-    let sum = current.add(incr.ok_or(CmdError::NotFloat)?);
+    let sum = current + incr.ok_or(CmdError::NotFloat)?;
     if !sum.is_finite() {
         return Err(CmdError::err("increment would produce NaN or Infinity"));
     }
     let text = sum.to_human_string();
     ctx.out.bulk(text.as_bytes());
-    shard.set_keep_ttl(key, Value::from_vec(text.into_bytes()), ctx.lru);
+    // Stored as a plain string even when it reads as an integer ("3"): Redis does not
+    // int-encode INCRBYFLOAT's result, and OBJECT ENCODING shows it (`embstr`, not `int`).
+    let value = Value::Str(CompactBytes::from_vec(text.into_bytes()));
+    shard.set_keep_ttl(key, value, ctx.lru);
     Ok(())
 }
 
@@ -695,13 +710,13 @@ fn lcs(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let mut j = 3;
     while j < argv.len() {
         let opt = argv[j];
-        if args::is(opt, "IDX") {
+        if opt_is(opt, "IDX") {
             want_idx = true;
-        } else if args::is(opt, "LEN") {
+        } else if opt_is(opt, "LEN") {
             want_len = true;
-        } else if args::is(opt, "WITHMATCHLEN") {
+        } else if opt_is(opt, "WITHMATCHLEN") {
             with_match_len = true;
-        } else if args::is(opt, "MINMATCHLEN") && j + 1 < argv.len() {
+        } else if opt_is(opt, "MINMATCHLEN") && j + 1 < argv.len() {
             min_match_len = args::int(argv[j + 1])?.max(0);
             j += 1;
         } else {
