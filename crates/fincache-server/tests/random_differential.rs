@@ -9,7 +9,8 @@
 //! start; the skipped ones are printed).
 //!
 //! Environment: `FINCACHE_SEED` (default printed in the output) replays a run;
-//! `FINCACHE_RANDOM_OPS` (default 5000) sets its length.
+//! `FINCACHE_RANDOM_OPS` (default 5000) sets its length; `FINCACHE_RANDOM_SKIP=object,lcs`
+//! leaves generators out.
 
 mod support;
 
@@ -210,11 +211,21 @@ fn generate(name: &str, r: &mut Rng) -> Op {
             op(vec![name.to_uppercase(), key(r), by])
         }
         "incrbyfloat" => {
-            let by = r.word(&["1.5", "-0.25", "10", "3.0e2", "0.1", "-7", "abc", "inf"]);
+            let by = r.word(&[
+                "1.5", "-0.25", "10", "3.0e2", "0.1", "-7", "abc", "inf", "1e308", "5e-324", " 1",
+            ]);
             op(vec![s("INCRBYFLOAT"), key(r), by])
         }
         "getrange" | "substr" => {
-            let (a, b) = (r.range(-12, 12), r.range(-12, 12));
+            let mut a = r.range(-12, 12);
+            let b = if r.chance(5) {
+                i64::MAX
+            } else {
+                r.range(-12, 12)
+            };
+            if r.chance(3) {
+                a = i64::MIN;
+            }
             op(vec![
                 name.to_uppercase(),
                 key(r),
@@ -223,7 +234,12 @@ fn generate(name: &str, r: &mut Rng) -> Op {
             ])
         }
         "setrange" => {
-            let off = if r.chance(5) { -1 } else { r.range(0, 24) };
+            let off = match r.below(40) {
+                0 => -1,
+                // Past proto-max-bulk-len: refused before anything is allocated.
+                1 => 536_870_912,
+                _ => r.range(0, 24),
+            };
             op(vec![s("SETRANGE"), key(r), off.to_string(), value(r)])
         }
         "type" => op(vec![s("TYPE"), key(r)]),
@@ -284,6 +300,9 @@ fn generate(name: &str, r: &mut Rng) -> Op {
             }
             op(a)
         }
+        "object" => op(vec![s("OBJECT"), s("ENCODING"), key(r)]),
+        "move" => op(vec![s("MOVE"), key(r), r.word(&["1", "1", "0", "16", "x"])]),
+        "swapdb" => op(vec![s("SWAPDB"), s("0"), r.word(&["1", "1", "0", "16"])]),
         other => panic!("no generator for {other}"),
     }
 }
@@ -331,6 +350,9 @@ const GENERATORS: &[(&str, u64)] = &[
     ("dbsize", 1),
     ("keys", 1),
     ("lcs", 1),
+    ("object", 2),
+    ("move", 1),
+    ("swapdb", 1),
 ];
 
 /// Which of `names` FinCache knows: `COMMAND INFO` when it has COMMAND, else by asking for each
@@ -418,7 +440,10 @@ fn random_string_and_key_ops_match_redis() {
     let mut red = RawConn::connect(redis.port).expect("connect to redis");
 
     let names: Vec<&str> = GENERATORS.iter().map(|g| g.0).collect();
-    let (have, how) = available(&mut fin, &names);
+    // Also wanted, though not generated: SELECT (final check of db 1), FLUSHALL (resync).
+    let mut wanted = names.clone();
+    wanted.extend(["select", "flushall"]);
+    let (have, how) = available(&mut fin, &wanted);
     let skipped: Vec<&str> = names
         .iter()
         .copied()
@@ -431,10 +456,21 @@ fn random_string_and_key_ops_match_redis() {
             skipped.join(" ")
         );
     }
+    // FINCACHE_RANDOM_SKIP=object,lcs leaves generators out while their bug is being fixed.
+    let unwanted: Vec<String> = std::env::var("FINCACHE_RANDOM_SKIP")
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !unwanted.is_empty() {
+        println!("left out by FINCACHE_RANDOM_SKIP: {}", unwanted.join(" "));
+    }
     let gens: Vec<(&str, u64)> = GENERATORS
         .iter()
         .copied()
         .filter(|(n, _)| have.iter().any(|h| h == n))
+        .filter(|(n, _)| !unwanted.iter().any(|u| u == n))
         .collect();
     assert!(
         !gens.is_empty(),
@@ -442,11 +478,24 @@ fn random_string_and_key_ops_match_redis() {
     );
     let total_weight: u64 = gens.iter().map(|g| g.1).sum();
 
-    let has_del = gens.iter().any(|g| g.0 == "del");
+    // After a mismatch both servers are emptied, so one bug does not cascade into a thousand.
+    let reset: Option<Vec<String>> = if have.iter().any(|h| h == "flushall") {
+        Some(vec!["FLUSHALL".into()])
+    } else if have.iter().any(|h| h == "del") {
+        Some(
+            std::iter::once("DEL")
+                .chain(KEYS.iter().copied())
+                .map(String::from)
+                .collect(),
+        )
+    } else {
+        None
+    };
     let mut rng = Rng(seed);
     let mut mismatches: Vec<String> = Vec::new();
     let mut per_command: BTreeMap<String, usize> = BTreeMap::new();
     let mut sent: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut history: std::collections::VecDeque<(usize, String)> = Default::default();
     for i in 0..ops {
         let mut w = rng.below(total_weight);
         let name = gens
@@ -465,27 +514,44 @@ fn random_string_and_key_ops_match_redis() {
         let op = generate(name, &mut rng);
         let f = fin.call(&op.argv);
         let r = red.call(&op.argv);
+        let shown = op
+            .argv
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         let ok = agree(op.compare, &f, &r);
         if !ok {
             *per_command.entry(name.to_string()).or_default() += 1;
-            mismatches.push(format!(
-                "#{i} {}\n      fincache: {}\n      redis:    {}",
-                op.argv
+            // What happened to the keys involved since the last reset, for the report.
+            let mut context = String::new();
+            for k in KEYS.iter().filter(|k| op.argv[1..].iter().any(|a| a == *k)) {
+                for (j, past) in history
                     .iter()
-                    .map(|a| format!("{a:?}"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                    .filter(|(_, p)| p.contains(&format!("{k:?}")))
+                {
+                    context.push_str(&format!("\n        #{j} {past}"));
+                }
+            }
+            mismatches.push(format!(
+                "#{i} {shown}\n      fincache: {}\n      redis:    {}{}",
                 show(&f),
-                show(&r)
+                show(&r),
+                if context.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n      earlier commands on its keys (latest last):{context}")
+                }
             ));
         }
-        if !ok && has_del {
-            // Start both from the same (empty) state again, so one bug does not cascade into a
-            // thousand reports.
-            let mut del = vec!["DEL".to_string()];
-            del.extend(KEYS.iter().map(|k| k.to_string()));
-            let _ = fin.call(&del);
-            let _ = red.call(&del);
+        history.push_back((i, format!("{shown} -> {}", show(&r))));
+        if history.len() > 24 {
+            history.pop_front();
+        }
+        if let (false, Some(reset)) = (ok, &reset) {
+            let _ = fin.call(reset);
+            let _ = red.call(reset);
+            history.clear();
         }
         if f.is_err() || r.is_err() {
             mismatches.push(format!("#{i}: a server stopped answering; run aborted"));
@@ -502,7 +568,7 @@ fn random_string_and_key_ops_match_redis() {
 
     // The final keyspace, key by key, with whichever read commands FinCache has.
     let mut final_diffs = Vec::new();
-    let has = |n: &str| have.iter().any(|h| h == n);
+    let has = |n: &str| have.iter().any(|h| h == n) && !unwanted.iter().any(|u| u == n);
     let mut reads: Vec<(Vec<String>, Compare)> = Vec::new();
     if has("keys") {
         reads.push((vec!["KEYS".into(), "*".into()], Compare::Unordered));
@@ -516,22 +582,36 @@ fn random_string_and_key_ops_match_redis() {
             ("type", Compare::Exact),
             ("get", Compare::Exact),
             ("pttl", Compare::Approx(1000)),
+            ("object", Compare::Exact),
         ] {
             if has(cmd) {
-                reads.push((vec![cmd.to_uppercase(), k.to_string()], cmp));
+                let mut argv = vec![cmd.to_uppercase(), k.to_string()];
+                if cmd == "object" {
+                    argv.insert(1, "ENCODING".into());
+                }
+                reads.push((argv, cmp));
             }
         }
     }
-    for (argv, cmp) in &reads {
-        let f = fin.call(argv);
-        let r = red.call(argv);
-        if !agree(*cmp, &f, &r) {
-            final_diffs.push(format!(
-                "{}\n      fincache: {}\n      redis:    {}",
-                argv.join(" "),
-                show(&f),
-                show(&r)
-            ));
+    // Database 1 too, where MOVE and SWAPDB put keys.
+    let dbs: &[&str] = if has("select") { &["0", "1"] } else { &["0"] };
+    for db in dbs {
+        let select = vec!["SELECT".to_string(), db.to_string()];
+        if has("select") && (fin.call(&select).is_err() || red.call(&select).is_err()) {
+            final_diffs.push(format!("SELECT {db} failed"));
+            continue;
+        }
+        for (argv, cmp) in &reads {
+            let f = fin.call(argv);
+            let r = red.call(argv);
+            if !agree(*cmp, &f, &r) {
+                final_diffs.push(format!(
+                    "db {db}: {}\n      fincache: {}\n      redis:    {}",
+                    argv.join(" "),
+                    show(&f),
+                    show(&r)
+                ));
+            }
         }
     }
 

@@ -249,6 +249,7 @@ fn slow_reader(port: u16, bystander: &mut RawConn) {
         sent += 100;
     }
     assert!(sent >= 100, "could not even send the first batch");
+    println!("slow reader: sent {sent} GETs of a 512 KiB value without reading");
     // Meanwhile every other client is served, each command well under a second.
     for i in 0..50 {
         let t = Instant::now();

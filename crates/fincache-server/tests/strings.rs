@@ -193,6 +193,7 @@ fn keys_expire_on_time() {
     assert_eq!(int(&mut c, &["INCR", "counter"]), 2);
     ok(&mut c, &["SET", "overwritten", "v", "PX", "100"]);
     ok(&mut c, &["SET", "overwritten", "v2"]);
+    ok(&mut c, &["SET", "kept", "v", "PX", "100"]);
     ok(&mut c, &["SET", "past", "v", "PXAT", "1000"]);
     nil(&mut c, &["GET", "past"]);
 
@@ -202,6 +203,10 @@ fn keys_expire_on_time() {
     }
     assert_eq!(get(&mut c, "persisted").as_deref(), Some("v"));
     assert_eq!(get(&mut c, "overwritten").as_deref(), Some("v2"));
+    // KEEPTTL on a key whose deadline passed (not yet collected) must not revive the deadline.
+    ok(&mut c, &["SET", "kept", "v2", "KEEPTTL"]);
+    assert_eq!(get(&mut c, "kept").as_deref(), Some("v2"));
+    assert_eq!(int(&mut c, &["TTL", "kept"]), -1);
 
     // GETEX with an absolute time already past deletes the key at once.
     ok(&mut c, &["SET", "k", "v"]);

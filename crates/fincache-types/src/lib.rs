@@ -11,6 +11,7 @@ pub mod lcs;
 pub mod listpack;
 pub mod longdouble;
 pub mod num;
+pub mod strargs;
 
 pub use bytes::CompactBytes;
 pub use glob::glob_match;

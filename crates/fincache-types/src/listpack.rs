@@ -249,7 +249,7 @@ mod tests {
         assert_eq!(lp.find(b"b", 0, 1), Some(1));
         assert!(lp.replace(1, b"bee"));
         assert_eq!(lp.remove(0), Some(b"a".to_vec()));
-        assert_eq!(lp.iter().rev().next().map(|e| e.len()), Some(300));
+        assert_eq!(lp.iter().next_back().map(|e| e.len()), Some(300));
         lp.remove_range(0, 10);
         assert!(lp.is_empty());
     }

@@ -30,18 +30,10 @@ use crate::cmd::{CmdError, ExecCtx};
 use crate::store::{Entry, Shard, Value};
 use fincache_types::lcs::{lcs_len, LcsTable};
 use fincache_types::longdouble::LongDouble;
+use fincache_types::strargs::{
+    byte_range, expire_deadline, parse_lcs_options, parse_set_options, ArgError, ExpireKind,
+};
 use fincache_types::{num, CompactBytes};
-
-/// Whether an option argument is `name` (ASCII case-insensitive). Redis compares options as C
-/// strings, so the word ends at a NUL byte: `"NX\0junk"` is NX there, and here.
-#[inline]
-fn opt_is(arg: &[u8], name: &str) -> bool {
-    let word = match arg.iter().position(|&c| c == 0) {
-        Some(end) => &arg[..end],
-        None => arg,
-    };
-    args::is(word, name)
-}
 
 /// Writes a string value as a bulk reply; WRONGTYPE for any other type.
 #[inline]
@@ -134,114 +126,16 @@ fn proto_max_bulk_len(ctx: &ExecCtx<'_>) -> usize {
     ctx.server.config.read().proto_max_bulk_len
 }
 
-// ---------------------------------------------------------------------------------------------
-// Expire times and SET/GETEX options
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ExpireKind {
-    /// Relative seconds.
-    Ex,
-    /// Relative milliseconds.
-    Px,
-    /// Absolute Unix seconds.
-    ExAt,
-    /// Absolute Unix milliseconds.
-    PxAt,
-}
-
-impl ExpireKind {
-    fn from_option(opt: &[u8]) -> Option<ExpireKind> {
-        if opt_is(opt, "EX") {
-            Some(ExpireKind::Ex)
-        } else if opt_is(opt, "PX") {
-            Some(ExpireKind::Px)
-        } else if opt_is(opt, "EXAT") {
-            Some(ExpireKind::ExAt)
-        } else if opt_is(opt, "PXAT") {
-            Some(ExpireKind::PxAt)
-        } else {
-            None
-        }
-    }
-
-    fn is_absolute(self) -> bool {
-        matches!(self, ExpireKind::ExAt | ExpireKind::PxAt)
+/// Maps the argument grammar's errors to replies (`cmd` names the command in expire errors).
+fn arg_error(e: ArgError, cmd: &str) -> CmdError {
+    match e {
+        ArgError::Syntax => CmdError::Syntax,
+        ArgError::NotInteger => CmdError::NotInteger,
+        ArgError::InvalidExpire => CmdError::InvalidExpire(cmd.to_string()),
     }
 }
 
-/// Redis's `getExpireMillisecondsOrReply`: the absolute deadline (Unix ms) an expire argument
-/// names. Not an integer → `NotInteger`; zero, negative, or overflowing once converted to
-/// milliseconds and (for EX/PX) added to now → `invalid expire time in '<cmd>' command`.
-fn expire_deadline(arg: &[u8], kind: ExpireKind, now_ms: u64, cmd: &str) -> Result<u64, CmdError> {
-    let v = args::int(arg)?;
-    let invalid = || CmdError::InvalidExpire(cmd.to_string());
-    let in_seconds = matches!(kind, ExpireKind::Ex | ExpireKind::ExAt);
-    if v <= 0 || (in_seconds && v > i64::MAX / 1000) {
-        return Err(invalid());
-    }
-    let ms = if in_seconds { v * 1000 } else { v };
-    let at = if kind.is_absolute() {
-        ms
-    } else {
-        let now = i64::try_from(now_ms).map_err(|_| invalid())?;
-        ms.checked_add(now).ok_or_else(invalid)?
-    };
-    Ok(at as u64)
-}
-
-/// The options of SET (`NX XX GET KEEPTTL EX PX EXAT PXAT`) or GETEX (`PERSIST EX PX EXAT
-/// PXAT`).
-#[derive(Debug, Default)]
-struct SetOptions<'a> {
-    nx: bool,
-    xx: bool,
-    get: bool,
-    keepttl: bool,
-    persist: bool,
-    expire: Option<(ExpireKind, &'a [u8])>,
-}
-
-/// Parses SET's (`for_set`) or GETEX's options exactly as Redis's
-/// `parseExtendedStringArgumentsOrReply`: NX and XX exclude each other; KEEPTTL, PERSIST and
-/// the four expire forms exclude each other, but one expire form may repeat (the last wins);
-/// an option that does not fit, or an expire keyword without a value, is `ERR syntax error`.
-fn parse_set_options<'a>(opts: &[&'a [u8]], for_set: bool) -> Result<SetOptions<'a>, CmdError> {
-    let mut o = SetOptions::default();
-    let mut i = 0;
-    while i < opts.len() {
-        let opt = opts[i];
-        let expire_kind = o.expire.map(|(k, _)| k);
-        if for_set && opt_is(opt, "NX") && !o.xx {
-            o.nx = true;
-        } else if for_set && opt_is(opt, "XX") && !o.nx {
-            o.xx = true;
-        } else if for_set && opt_is(opt, "GET") {
-            o.get = true;
-        } else if for_set && opt_is(opt, "KEEPTTL") && !o.persist && expire_kind.is_none() {
-            o.keepttl = true;
-        } else if !for_set && opt_is(opt, "PERSIST") && !o.keepttl && expire_kind.is_none() {
-            o.persist = true;
-        } else {
-            let kind = ExpireKind::from_option(opt).ok_or(CmdError::Syntax)?;
-            let compatible =
-                !o.keepttl && !o.persist && (expire_kind.is_none() || expire_kind == Some(kind));
-            match opts.get(i + 1) {
-                Some(value) if compatible => {
-                    o.expire = Some((kind, value));
-                    i += 1;
-                }
-                _ => return Err(CmdError::Syntax),
-            }
-        }
-        i += 1;
-    }
-    Ok(o)
-}
-
-// ---------------------------------------------------------------------------------------------
-// SET family
-// ---------------------------------------------------------------------------------------------
+// ---- SET family
 
 /// `SET key value [NX | XX] [GET] [EX seconds | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL]`
 ///
@@ -249,9 +143,11 @@ fn parse_set_options<'a>(opts: &[&'a [u8]], for_set: bool) -> Result<SetOptions<
 /// or not the write happened; WRONGTYPE (and no write) if the old value is not a string.
 /// The expire time is checked before anything else.
 fn set(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let opts = parse_set_options(&argv[3..], true)?;
+    let opts = parse_set_options(&argv[3..], true).map_err(|e| arg_error(e, "set"))?;
     let deadline = match opts.expire {
-        Some((kind, arg)) => Some(expire_deadline(arg, kind, ctx.now_ms, "set")?),
+        Some((kind, arg)) => {
+            Some(expire_deadline(arg, kind, ctx.now_ms).map_err(|e| arg_error(e, "set"))?)
+        }
         None => None,
     };
     let (key, value) = (argv[1], argv[2]);
@@ -269,8 +165,12 @@ fn set(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
                 true
             }
         }
-    } else {
+    } else if opts.nx || opts.xx || opts.keepttl {
+        // Also for KEEPTTL: a key whose deadline passed must go first, or its stale
+        // deadline would be kept for the new value.
         shard.contains(key, ctx.now_ms)
+    } else {
+        false // not needed: a plain SET replaces the key and its TTL without looking
     };
     if (opts.nx && found) || (opts.xx && !found) {
         if !opts.get {
@@ -312,7 +212,7 @@ fn set_with_expire(ctx: &mut ExecCtx<'_>, argv: &[&[u8]], kind: ExpireKind) -> C
     } else {
         "psetex"
     };
-    let at = expire_deadline(argv[2], kind, ctx.now_ms, name)?;
+    let at = expire_deadline(argv[2], kind, ctx.now_ms).map_err(|e| arg_error(e, name))?;
     let db = ctx.db();
     let mut shard = db.lock(argv[1]);
     shard.set(argv[1], Value::from_bytes(argv[3]), ctx.lru);
@@ -346,9 +246,7 @@ fn getset(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------------
-// GET family
-// ---------------------------------------------------------------------------------------------
+// ---- GET family
 
 /// `GET key` — the value as a bulk string, or null; WRONGTYPE for non-strings.
 fn get(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
@@ -369,7 +267,7 @@ fn get(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
 /// when EXAT/PXAT is already past. Options are checked first; the expire time only once the key
 /// is known to be a string, as Redis does.
 fn getex(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let opts = parse_set_options(&argv[2..], false)?;
+    let opts = parse_set_options(&argv[2..], false).map_err(|e| arg_error(e, "getex"))?;
     let key = argv[1];
     let db = ctx.db();
     let mut shard = db.lock(key);
@@ -381,7 +279,10 @@ fn getex(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         return Err(CmdError::WrongType);
     }
     let deadline = match opts.expire {
-        Some((kind, arg)) => Some((kind, expire_deadline(arg, kind, ctx.now_ms, "getex")?)),
+        Some((kind, arg)) => {
+            let at = expire_deadline(arg, kind, ctx.now_ms).map_err(|e| arg_error(e, "getex"))?;
+            Some((kind, at))
+        }
         None => None,
     };
     reply_string(ctx, &e.value)?;
@@ -414,9 +315,7 @@ fn getdel(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------------
-// Multi-key
-// ---------------------------------------------------------------------------------------------
+// ---- Multi-key
 
 /// `MSET key value [key value ...]` — `+OK`; every key set (TTLs dropped) atomically.
 fn mset(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
@@ -476,9 +375,7 @@ fn mget(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------------
-// Byte-level edits and reads
-// ---------------------------------------------------------------------------------------------
+// ---- Byte-level edits and reads
 
 /// `APPEND key value` — the new length; creates the key if missing, keeps its TTL otherwise.
 /// The result must fit `proto-max-bulk-len`.
@@ -512,22 +409,6 @@ fn strlen(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     };
     ctx.out.int(len as i64);
     Ok(())
-}
-
-/// The inclusive byte range GETRANGE returns from a string of `len` bytes, with Redis's rules:
-/// negative indexes count from the end, both are clamped into the string, and an empty result
-/// is `None` (also when both are negative and start > end).
-fn byte_range(len: usize, start: i64, end: i64) -> Option<(usize, usize)> {
-    if start < 0 && end < 0 && start > end {
-        return None;
-    }
-    let len = i64::try_from(len).ok()?;
-    let start = if start < 0 { len + start } else { start }.max(0);
-    let end = if end < 0 { len + end } else { end }.max(0).min(len - 1);
-    if start > end || len == 0 {
-        return None;
-    }
-    Some((start as usize, end as usize))
 }
 
 /// `GETRANGE key start end` (and the older `SUBSTR`) — the substring between two inclusive
@@ -591,9 +472,7 @@ fn setrange(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------------
-// Counters
-// ---------------------------------------------------------------------------------------------
+// ---- Counters
 
 /// Adds `delta` to the integer at `key` (0 if missing), keeping its TTL; replies the result.
 fn incr_by(ctx: &mut ExecCtx<'_>, key: &[u8], delta: i64) -> CmdResult {
@@ -656,6 +535,9 @@ fn incrbyfloat(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         None => LongDouble::Zero { neg: false },
         Some(e) => value_as_long_double(&e.value)?,
     };
+    // COMPAT: the digits are those of Redis built for x86-64 (80-bit long double, emulated
+    // exactly); a Redis built where long double is wider or narrower (aarch64 Linux, Apple
+    // silicon) prints other digits for the same inputs. See `fincache_types::longdouble`.
     let sum = current + incr.ok_or(CmdError::NotFloat)?;
     if !sum.is_finite() {
         return Err(CmdError::err("increment would produce NaN or Infinity"));
@@ -669,9 +551,7 @@ fn incrbyfloat(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------------
-// LCS
-// ---------------------------------------------------------------------------------------------
+// ---- LCS
 
 /// `LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]`
 ///
@@ -705,26 +585,8 @@ fn lcs(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         ),
     };
 
-    let (mut want_idx, mut want_len, mut with_match_len) = (false, false, false);
-    let mut min_match_len: i64 = 0;
-    let mut j = 3;
-    while j < argv.len() {
-        let opt = argv[j];
-        if opt_is(opt, "IDX") {
-            want_idx = true;
-        } else if opt_is(opt, "LEN") {
-            want_len = true;
-        } else if opt_is(opt, "WITHMATCHLEN") {
-            with_match_len = true;
-        } else if opt_is(opt, "MINMATCHLEN") && j + 1 < argv.len() {
-            min_match_len = args::int(argv[j + 1])?.max(0);
-            j += 1;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        j += 1;
-    }
-    if want_idx && want_len {
+    let opts = parse_lcs_options(&argv[3..]).map_err(|e| arg_error(e, "lcs"))?;
+    if opts.idx && opts.len {
         return Err(CmdError::err(
             "If you want both the length and indexes, please just use IDX.",
         ));
@@ -744,32 +606,32 @@ fn lcs(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         ));
     }
 
-    if want_len {
+    if opts.len {
         ctx.out.int(i64::from(lcs_len(&a, &b)));
         return Ok(());
     }
     let table = LcsTable::build(&a, &b).ok_or_else(no_memory)?;
     let (common, ranges) = table.backtrack(&a, &b);
-    if !want_idx {
+    if !opts.idx {
         ctx.out.bulk(&common);
         return Ok(());
     }
     let shown: Vec<_> = ranges
         .iter()
-        .filter(|r| min_match_len == 0 || i64::from(r.match_len()) >= min_match_len)
+        .filter(|r| u64::from(r.match_len()) >= opts.min_match_len)
         .collect();
     ctx.out.map_len(2);
     ctx.out.bulk(b"matches");
     ctx.out.array_len(shown.len());
     for r in shown {
-        ctx.out.array_len(if with_match_len { 3 } else { 2 });
+        ctx.out.array_len(if opts.with_match_len { 3 } else { 2 });
         ctx.out.array_len(2);
         ctx.out.int(i64::from(r.a_start));
         ctx.out.int(i64::from(r.a_end));
         ctx.out.array_len(2);
         ctx.out.int(i64::from(r.b_start));
         ctx.out.int(i64::from(r.b_end));
-        if with_match_len {
+        if opts.with_match_len {
             ctx.out.int(i64::from(r.match_len()));
         }
     }
@@ -778,11 +640,10 @@ fn lcs(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------------
-// The table (flags, key specs, arity as `COMMAND INFO` prints them in Redis 7)
-// ---------------------------------------------------------------------------------------------
+// ---- The table (flags, key specs, arity as `COMMAND INFO` prints them in Redis 7)
 
 const STR: AclCats = AclCats::STRING;
+const GETRANGE_COMPLEXITY: &str = "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.";
 const R: Flags = Flags::READONLY;
 const WD: Flags = Flags(Flags::WRITE.0 | Flags::DENYOOM.0);
 const WF: Flags = Flags(Flags::WRITE.0 | Flags::FAST.0);
@@ -907,7 +768,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "string",
             "2.4.0",
             "Returns a substring of the string stored at a key.",
-            "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
+            GETRANGE_COMPLEXITY,
         ),
     CommandSpec::new("substr", 4, R, STR, getrange)
         .keys(1, 1, 1)
@@ -915,7 +776,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "string",
             "1.0.0",
             "Returns a substring from a string value.",
-            "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
+            GETRANGE_COMPLEXITY,
         ),
     CommandSpec::new("setrange", 4, WD, STR, setrange)
         .keys(1, 1, 1)
