@@ -23,7 +23,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FINCACHE = os.path.join(ROOT, "target", "release", "fincache")
+TARGET_DIR = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+FINCACHE = os.environ.get("FINCACHE_BIN", os.path.join(TARGET_DIR, "release", "fincache"))
 
 # name, redis-benchmark args (besides -p/-n), requests per run (full / quick)
 WORKLOADS = [
@@ -162,7 +163,8 @@ def bench_memory(args):
                 buf.write(f"*3\r\n$3\r\nSET\r\n$16\r\n{k}\r\n$16\r\n{v}\r\n")
             subprocess.run(["redis-cli", "-p", str(s.port), "--pipe"], input=buf.getvalue().encode(),
                            stdout=subprocess.DEVNULL, check=True)
-            time.sleep(1.0)
+            # Both allocators return freed pages lazily; give each the same two seconds.
+            time.sleep(2.0)
             after = s.rss_bytes()
             rows.append((s.name, before, after, (after - before) / keys))
         finally:
