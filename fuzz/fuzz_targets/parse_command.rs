@@ -47,7 +47,11 @@ fuzz_target!(|data: &[u8]| {
             }
             Ok(Parsed::Incomplete { hint }) => {
                 if let Some(h) = hint {
-                    assert!(h > rest.len(), "hint {h} but {} bytes are there", rest.len());
+                    assert!(
+                        h > rest.len(),
+                        "hint {h} but {} bytes are there",
+                        rest.len()
+                    );
                 }
                 break;
             }

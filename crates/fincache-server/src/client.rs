@@ -36,6 +36,24 @@ pub struct ClientState {
     pub reply_skip: bool,
     /// CLIENT REPLY SKIP was just given: drop the reply of the next command.
     pub reply_skip_next: bool,
+    /// Blocking commands may not block (MULTI/EXEC and scripts set it while they run): they
+    /// answer as on timeout instead, as Redis's `CLIENT_DENY_BLOCKING`.
+    pub deny_blocking: bool,
+    /// MULTI queue and WATCHed keys ([`crate::cmd::family::tx`]).
+    pub tx: crate::cmd::family::tx::TxState,
+    /// Set while a Lua script this client runs executes its `redis.call`s (MONITOR shows them
+    /// as `lua`).
+    pub in_script: bool,
+    /// Blocking-command state: a pending block request, keys signalled ready, the wait in
+    /// progress (see `store::blocking`).
+    pub blocking: crate::store::blocking::ClientBlocking,
+    /// Pub/Sub subscriptions (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).
+    pub subs: crate::pubsub::ClientSubs,
+    /// Client-side caching state besides the handle's tracking flags (CLIENT TRACKING).
+    pub tracking: crate::tracking::ClientTracking,
+    /// Keyspace events the running command raised, published once it finished
+    /// ([`crate::notify`]); empty unless `notify-keyspace-events` is on.
+    pub events: std::cell::RefCell<Vec<crate::notify::KeyEvent>>,
 }
 
 impl ClientState {
@@ -50,6 +68,13 @@ impl ClientState {
             reply_off: false,
             reply_skip: false,
             reply_skip_next: false,
+            deny_blocking: false,
+            tx: Default::default(),
+            in_script: false,
+            blocking: Default::default(),
+            subs: Default::default(),
+            tracking: Default::default(),
+            events: Default::default(),
         }
     }
 
@@ -89,6 +114,16 @@ pub mod flag {
     pub const CLOSE_AFTER_REPLY: u32 = 1 << 5;
     /// CLIENT NO-EVICT ON (`e`).
     pub const NO_EVICT: u32 = 1 << 6;
+    /// CLIENT TRACKING ON (`t`).
+    pub const TRACKING: u32 = 1 << 7;
+    /// The REDIRECT target of tracking went away (`R`).
+    pub const TRACKING_BROKEN_REDIR: u32 = 1 << 8;
+    /// Tracking in BCAST mode (`B`).
+    pub const TRACKING_BCAST: u32 = 1 << 9;
+    /// Tracking options Redis does not show as letters.
+    pub const TRACKING_OPTIN: u32 = 1 << 10;
+    pub const TRACKING_OPTOUT: u32 = 1 << 11;
+    pub const TRACKING_NOLOOP: u32 = 1 << 12;
 
     /// In the order Redis prints them (`catClientInfoString`).
     pub(crate) const LETTERS: &[(u32, char)] = &[
@@ -96,6 +131,9 @@ pub mod flag {
         (PUBSUB, 'P'),
         (MULTI, 'x'),
         (BLOCKED, 'b'),
+        (TRACKING, 't'),
+        (TRACKING_BROKEN_REDIR, 'R'),
+        (TRACKING_BCAST, 'B'),
         (DIRTY_CAS, 'd'),
         (CLOSE_AFTER_REPLY, 'c'),
         (NO_EVICT, 'e'),
@@ -161,6 +199,15 @@ pub struct ClientHandle {
     push: Mutex<Vec<u8>>,
     push_len: AtomicUsize,
     pub push_notify: Notify,
+    /// Bytes of output the task is writing right now (part of the pending output the
+    /// `client-output-buffer-limit` counts).
+    inflight: AtomicUsize,
+    /// Unix ms since which the pending output is over the soft limit (0 = it is not).
+    soft_limit_since_ms: AtomicU64,
+    /// Subscription counts shown by CLIENT LIST (`sub`, `psub`, `ssub`).
+    pub subs: crate::pubsub::SubCounts,
+    /// CLIENT TRACKING … REDIRECT id (0 = none), shown as `redir`.
+    pub tracking_redirect: AtomicU64,
 }
 
 /// Mutable descriptive fields shown by CLIENT LIST/INFO.
@@ -222,19 +269,93 @@ impl ClientHandle {
     /// would pass `limit` bytes is killed instead (a slow consumer must not grow memory without
     /// bound).
     pub fn push(&self, data: &[u8], limit: usize) -> Result<(), PushError> {
+        self.enqueue(data, |pending| {
+            (pending > limit).then(|| format!("{pending} bytes pending, limit {limit}"))
+        })
+    }
+
+    /// Queues already-encoded out-of-band bytes under a `client-output-buffer-limit` class,
+    /// as Redis's `checkClientOutputBufferLimits`: the client is killed (and logged) when its
+    /// pending output (queued plus being written) would reach the hard limit, or has stayed at
+    /// or over the soft limit for more than the soft seconds. A limit of 0 is off.
+    pub fn push_limited(
+        &self,
+        data: &[u8],
+        limit: &crate::config::OutputBufferLimit,
+        now_ms: u64,
+    ) -> Result<(), PushError> {
+        self.enqueue(data, |pending| {
+            self.output_limit_reached(pending, limit, now_ms)
+        })
+    }
+
+    /// Whether `pending` bytes of output break `limit` (why, if so): at or past the hard limit,
+    /// or at or past the soft limit for more than its seconds (the soft clock starts at the
+    /// first check over it and stops at the first check under it).
+    pub fn output_limit_reached(
+        &self,
+        pending: usize,
+        limit: &crate::config::OutputBufferLimit,
+        now_ms: u64,
+    ) -> Option<String> {
+        let used = pending as u64;
+        if limit.hard_bytes != 0 && used >= limit.hard_bytes {
+            return Some(format!(
+                "{used} bytes pending, hard limit {}",
+                limit.hard_bytes
+            ));
+        }
+        if limit.soft_bytes == 0 || used < limit.soft_bytes {
+            self.soft_limit_since_ms.store(0, Ordering::Relaxed);
+            return None;
+        }
+        let since = self.soft_limit_since_ms.load(Ordering::Relaxed);
+        if since == 0 {
+            self.soft_limit_since_ms
+                .store(now_ms.max(1), Ordering::Relaxed);
+            return None;
+        }
+        // Whole seconds, as Redis's `server.unixtime` arithmetic.
+        let elapsed = (now_ms / 1000).saturating_sub(since / 1000);
+        (elapsed > limit.soft_seconds).then(|| {
+            format!(
+                "{used} bytes pending, over the soft limit {} for {elapsed} s",
+                limit.soft_bytes
+            )
+        })
+    }
+
+    /// Kills the client for passing its output buffer limit, logging why (Redis's "scheduled
+    /// to be closed ASAP for overcoming of output buffer limits").
+    pub fn kill_for_output_limit(&self, reason: &str) {
+        tracing::warn!(
+            client = self.id,
+            addr = %self.peer_id(),
+            reason = %reason,
+            "closing client for overcoming of output buffer limits"
+        );
+        self.kill();
+    }
+
+    /// Appends `data` to the push buffer unless `over` (given the pending output the push
+    /// would make) names a reason to kill the client instead.
+    fn enqueue(
+        &self,
+        data: &[u8],
+        over: impl FnOnce(usize) -> Option<String>,
+    ) -> Result<(), PushError> {
         if self.is_killed() {
             return Err(PushError::Closed);
         }
         {
             let mut buf = self.push.lock();
-            if buf.len().saturating_add(data.len()) > limit {
+            let pending = buf
+                .len()
+                .saturating_add(data.len())
+                .saturating_add(self.inflight.load(Ordering::Relaxed));
+            if let Some(reason) = over(pending) {
                 drop(buf);
-                tracing::warn!(
-                    client = self.id,
-                    limit,
-                    "closing client: output limit reached"
-                );
-                self.kill();
+                self.kill_for_output_limit(&reason);
                 return Err(PushError::OverLimit);
             }
             buf.extend_from_slice(data);
@@ -242,6 +363,23 @@ impl ClientHandle {
         }
         self.push_notify.notify_one();
         Ok(())
+    }
+
+    /// Whether pushes are waiting (one relaxed load).
+    #[inline]
+    pub fn has_pushes(&self) -> bool {
+        self.push_len.load(Ordering::Relaxed) != 0
+    }
+
+    /// Records how many bytes the task is writing now (0 once written).
+    #[inline]
+    pub fn set_inflight(&self, bytes: usize) {
+        self.inflight.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Output queued or being written (CLIENT LIST `omem`).
+    pub fn pending_output(&self) -> usize {
+        self.push_len.load(Ordering::Relaxed) + self.inflight.load(Ordering::Relaxed)
     }
 
     /// Takes every queued push (called by the connection task).
@@ -304,7 +442,13 @@ impl ClientHandle {
             .load(Ordering::Relaxed)
             .max(me.map_or(0, |m| m.pending_reply));
         let obl = me.map_or(0, |m| m.pending_reply);
-        let omem = self.push_len.load(Ordering::Relaxed);
+        let omem = self.pending_output();
+        // Redis prints the redirection of a tracking client (0 without REDIRECT), else -1.
+        let redir = if flags & flag::TRACKING != 0 {
+            self.tracking_redirect.load(Ordering::Relaxed) as i64
+        } else {
+            -1
+        };
         let tot_mem = qbuf
             + qbuf_free
             + rbs
@@ -326,9 +470,9 @@ impl ClientHandle {
         };
         let _ = write!(
             s,
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 \
-             ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} \
-             oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} \
+             ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} \
+             oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} \
              lib-name={} lib-ver={}",
             self.id,
             self.peer_id(),
@@ -339,6 +483,9 @@ impl ClientHandle {
             (now_ms / 1000).saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed) / 1000),
             letters,
             db,
+            self.subs.channels(),
+            self.subs.patterns(),
+            self.subs.shard_channels(),
             qbuf,
             qbuf_free,
             argv_mem,
@@ -348,6 +495,7 @@ impl ClientHandle {
             omem,
             tot_mem,
             cmd,
+            redir,
             self.resp.load(Ordering::Relaxed),
             text(&info.lib_name),
             text(&info.lib_ver),
@@ -392,6 +540,10 @@ impl ClientRegistry {
             push: Mutex::new(Vec::new()),
             push_len: AtomicUsize::new(0),
             push_notify: Notify::new(),
+            inflight: AtomicUsize::new(0),
+            soft_limit_since_ms: AtomicU64::new(0),
+            subs: Default::default(),
+            tracking_redirect: AtomicU64::new(0),
         });
         self.clients.lock().insert(id, handle.clone());
         handle
@@ -500,6 +652,12 @@ impl ClientPause {
     /// the dataset alone, as in Redis).
     pub fn writes_paused(&self, now_ms: u64) -> bool {
         self.current(now_ms).0 != PauseMode::None
+    }
+
+    /// Whether a CLIENT PAUSE may be in effect (one relaxed load; it may have expired).
+    #[inline]
+    pub fn is_set(&self) -> bool {
+        self.mode.load(Ordering::Relaxed) != PauseMode::None as u8
     }
 
     /// Until when a command must wait, or None to run it now. `write_like` is whether the

@@ -10,10 +10,14 @@ pub mod latency;
 pub mod logging;
 pub mod monitor;
 pub mod net;
+pub mod notify;
+pub mod pubsub;
+pub mod script;
 pub mod server;
 pub mod slowlog;
 pub mod stats;
 pub mod store;
+pub mod tracking;
 
 use server::{Server, Shutdown};
 use std::sync::Arc;
@@ -50,6 +54,8 @@ async fn cron(server: Arc<Server>) {
         tokio::time::sleep(Duration::from_millis(1000 / u64::from(hz))).await;
         server.tick_clock();
         store::expire::active_expire_cycle(&server, hz);
+        // `expired` events and tracking invalidations of the keys active expiry removed.
+        notify::drain_all_expired(&server);
         stats::cron_sample(&server);
     }
 }

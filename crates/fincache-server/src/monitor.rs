@@ -52,8 +52,13 @@ impl Monitors {
     /// Shows a command to every monitor. `from` ran it on database `db`; `now_us` is the time to
     /// print.
     pub fn feed(&self, from: &ClientHandle, db: usize, argv: &[&[u8]], now_us: u64) {
+        self.feed_peer(&from.peer_id(), db, argv, now_us);
+    }
+
+    /// Like [`feed`](Self::feed) with the peer shown as given (`lua` for a script's commands).
+    pub fn feed_peer(&self, peer: &str, db: usize, argv: &[&[u8]], now_us: u64) {
         let mut line = Vec::with_capacity(64 + argv.iter().map(|a| a.len() + 3).sum::<usize>());
-        format_line(&mut line, now_us, db, &from.peer_id(), argv);
+        format_line(&mut line, now_us, db, peer, argv);
         let targets: Vec<Arc<ClientHandle>> = self.list.lock().clone();
         for m in targets {
             // A monitor over its limit is killed by `push`; its task removes it from the list.

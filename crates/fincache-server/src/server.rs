@@ -44,6 +44,16 @@ pub struct Server {
     pub monitors: crate::monitor::Monitors,
     /// CLIENT PAUSE / UNPAUSE.
     pub client_pause: crate::client::ClientPause,
+    /// Clients parked by blocking commands (BLPOP …), by key.
+    pub blocking: crate::store::blocking::Blocking,
+    /// Lua scripts and functions, and the run in progress.
+    pub scripting: crate::script::Scripting,
+    /// Pub/Sub channels, patterns and shard channels.
+    pub pubsub: crate::pubsub::PubSub,
+    /// Keyspace notification settings (`notify-keyspace-events`).
+    pub notify: crate::notify::Notifier,
+    /// Client-side caching (CLIENT TRACKING).
+    pub tracking: crate::tracking::Tracking,
 }
 
 impl Server {
@@ -53,7 +63,11 @@ impl Server {
         let slowlog =
             crate::slowlog::SlowLog::new(config.slowlog_log_slower_than, config.slowlog_max_len);
         let latency = crate::latency::LatencyMonitor::new(config.latency_monitor_threshold);
-        Arc::new(Server {
+        let pubsub = crate::pubsub::PubSub::new(config.client_output_buffer_limit);
+        let server = Arc::new(Server {
+            pubsub,
+            notify: crate::notify::Notifier::default(),
+            tracking: crate::tracking::Tracking::default(),
             keyspace: Keyspace::new(config.databases),
             config: RwLock::new(config),
             clients: ClientRegistry::default(),
@@ -72,7 +86,11 @@ impl Server {
             replid: random_hex40(),
             monitors: crate::monitor::Monitors::default(),
             client_pause: crate::client::ClientPause::default(),
-        })
+            blocking: crate::store::blocking::Blocking::default(),
+            scripting: crate::script::Scripting::new(),
+        });
+        crate::notify::refresh(&server);
+        server
     }
 
     /// Copies the settings the dispatcher checks after every command (slow log and latency
@@ -83,6 +101,10 @@ impl Server {
         self.slowlog
             .refresh(c.slowlog_log_slower_than, c.slowlog_max_len);
         self.latency.refresh(c.latency_monitor_threshold);
+        self.pubsub.set_output_limits(c.client_output_buffer_limit);
+        drop(c);
+        // Keyspace notifications (and the expired-key logs they may need).
+        crate::notify::refresh(self);
     }
 
     #[inline]

@@ -360,11 +360,6 @@ fn features_not_available_yet_are_refused() {
         ("maxmemory", "1gb", "maxmemory above 0 is not available yet"),
         ("save", "3600 1", "save rules is not available yet"),
         (
-            "notify-keyspace-events",
-            "KEA",
-            "notify-keyspace-events other than \"\" is not available yet",
-        ),
-        (
             "snapshot-enabled",
             "yes",
             "snapshot-enabled yes is not available yet",

@@ -163,7 +163,8 @@ impl Side {
 
 /// Sorts the elements of a top-level collection (for `@unordered`).
 fn sorted(reply: &Reply) -> Reply {
-    let key = |r: &Reply| show_reply(r);
+    // Debug output is complete (show_reply shortens long values), so equal sorts equal.
+    let key = |r: &Reply| format!("{r:?}");
     match reply {
         Reply::Array(items) | Reply::Set(items) => {
             let mut items = items.clone();
@@ -266,6 +267,10 @@ fn run_case(
         if let Some(reason) = &line.directives.differs {
             let mut d = finding();
             d.note = format!("@differs: {reason}");
+            if agree(line, &f, &r) {
+                d.note
+                    .push_str(" (the replies agree now: is the @differs still needed?)");
+            }
             if matches!(&r, Ok(Reply::Error(e)) if e.starts_with("ERR unknown command")) {
                 d.note.push_str(
                     " (redis does not know this command: if REASON has spaces, quote it: \

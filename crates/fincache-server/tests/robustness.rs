@@ -14,6 +14,9 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 use support::{encode_command, RawConn, TestServer};
 
+/// The longest another client may wait for a SET+GET while a slow reader is stuck.
+const STALL_LIMIT: Duration = Duration::from_secs(3);
+
 fn bulk(s: &str) -> Reply {
     Reply::Bulk(s.as_bytes().to_vec())
 }
@@ -189,7 +192,7 @@ fn wrong_arity_and_unknown(port: u16) {
     assert_eq!(c.read_reply(), Ok(bulk("inline")));
 }
 
-/// Many clients at once, each writing and reading its own keys.
+/// Many clients at once, each writing and reading its own keys and incrementing a shared one.
 fn concurrent_clients(port: u16, clients: usize, ops: usize) {
     let barrier = Arc::new(Barrier::new(clients));
     let threads: Vec<_> = (0..clients)
@@ -209,6 +212,11 @@ fn concurrent_clients(port: u16, clients: usize, ops: usize) {
                     if got != bulk(&val) {
                         return Err(format!("client {i}: GET {key} gave {got:?}"));
                     }
+                    // One key shared by everyone: no increment may be lost.
+                    match c.call(&["INCR", "shared:counter"]) {
+                        Ok(Reply::Int(_)) => {}
+                        other => return Err(format!("client {i}: INCR gave {other:?}")),
+                    }
                 }
                 Ok(())
             })
@@ -225,6 +233,12 @@ fn concurrent_clients(port: u16, clients: usize, ops: usize) {
     assert!(
         failures.is_empty(),
         "concurrent clients failed: {failures:?}"
+    );
+    let mut c = RawConn::connect(port).expect("connect");
+    assert_eq!(
+        c.cmd(&["GET", "shared:counter"]),
+        bulk(&(clients * ops).to_string()),
+        "increments were lost"
     );
 }
 
@@ -250,18 +264,22 @@ fn slow_reader(port: u16, bystander: &mut RawConn) {
     }
     assert!(sent >= 100, "could not even send the first batch");
     println!("slow reader: sent {sent} GETs of a 512 KiB value without reading");
-    // Meanwhile every other client is served, each command well under a second.
+    // Meanwhile every other client is served. The bound is generous (debug build, 2 cores, the
+    // slow client's batch being built on one of the two runtime threads); a server that blocks
+    // others on a stuck writer never answers at all.
+    let mut worst = Duration::ZERO;
     for i in 0..50 {
         let t = Instant::now();
         let v = format!("during-slow-{i}");
         assert_eq!(bystander.cmd(&["SET", "during", &v]), ok());
         assert_eq!(bystander.cmd(&["GET", "during"]), bulk(&v));
-        assert!(
-            t.elapsed() < Duration::from_secs(1),
-            "a command took {:?} while a slow reader was stuck",
-            t.elapsed()
-        );
+        worst = worst.max(t.elapsed());
     }
+    println!("slow reader: worst SET+GET of another client took {worst:?}");
+    assert!(
+        worst < STALL_LIMIT,
+        "another client's SET+GET took {worst:?} while a slow reader was stuck"
+    );
     let mut other = RawConn::connect(port).expect("a new client can connect");
     assert_eq!(other.cmd(&["PING"]), Reply::Simple("PONG".into()));
     // The slow reader finally reads a little, then leaves without reading the rest.
@@ -284,23 +302,25 @@ fn server_survives_hostile_clients() {
     assert_eq!(canary.cmd(&["SET", "canary", "still here"]), ok());
     let mut bystander = RawConn::connect(port).expect("connect");
 
-    let steps: &mut [(&str, &mut dyn FnMut(&mut RawConn))] = &mut [
-        ("malformed requests", &mut |b| malformed_requests(port, b)),
-        ("garbage bytes", &mut |b| garbage_bytes(port, b)),
-        ("half commands", &mut |b| half_commands_then_vanish(port, b)),
-        ("wrong arity and unknown commands", &mut |_| {
-            wrong_arity_and_unknown(port)
-        }),
-        ("200 concurrent clients", &mut |_| {
-            concurrent_clients(port, 200, 25)
-        }),
-        ("slow reader", &mut |b| slow_reader(port, b)),
-    ];
-    for (name, step) in steps.iter_mut() {
+    let mut step = |name: &str, f: &dyn Fn(&mut RawConn)| {
         let t = Instant::now();
-        step(&mut bystander);
+        f(&mut bystander);
         println!("{name}: ok ({:.2}s)", t.elapsed().as_secs_f64());
         assert!(!server.exited(), "the server exited during {name}");
+    };
+    step("malformed requests", &|b| malformed_requests(port, b));
+    step("garbage bytes", &|b| garbage_bytes(port, b));
+    step("half commands", &|b| half_commands_then_vanish(port, b));
+    step("wrong arity and unknown commands", &|_| {
+        wrong_arity_and_unknown(port)
+    });
+    step("200 concurrent clients", &|_| {
+        concurrent_clients(port, 200, 25)
+    });
+    step("slow reader", &|b| slow_reader(port, b));
+
+    if let Some(kib) = server.peak_rss_kib() {
+        println!("server peak resident memory: {} MiB", kib / 1024);
     }
 
     // After all of it: alive, and nothing lost.

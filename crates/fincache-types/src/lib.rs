@@ -7,11 +7,21 @@
 
 pub mod bytes;
 pub mod glob;
+pub mod hash;
+pub mod intset;
 pub mod lcs;
+pub mod list;
 pub mod listpack;
 pub mod longdouble;
 pub mod num;
+pub mod packed;
+pub mod scan;
+pub mod set;
+pub mod set_ops;
 pub mod strargs;
+pub mod zset;
+pub mod zset_range;
+pub mod zset_tree;
 
 pub use bytes::CompactBytes;
 pub use glob::glob_match;

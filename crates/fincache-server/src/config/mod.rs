@@ -75,6 +75,21 @@ pub struct Config {
     pub appendfilename: String,
     /// Canonical class letters, as CONFIG GET prints them (`AKE`); empty = off.
     pub notify_keyspace_events: String,
+    /// Hash encoding thresholds (fields; bytes per field or value).
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    /// Set encoding thresholds (members; bytes per member).
+    pub set_max_intset_entries: usize,
+    pub set_max_listpack_entries: usize,
+    pub set_max_listpack_value: usize,
+    /// Sorted-set encoding thresholds (members; bytes per member).
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+    /// List node size: negative = bytes (-1 4 KB … -5 64 KB), positive = entries per node; a
+    /// list fitting one node is a listpack.
+    pub list_max_listpack_size: i32,
+    /// Nodes kept uncompressed at each end of a list (accepted; FinCache does not compress).
+    pub list_compress_depth: u32,
     /// Normal, replica and pub/sub client classes, in that order.
     pub client_output_buffer_limit: [OutputBufferLimit; 3],
     /// `no`, `yes` or `local`: whether CONFIG SET may change `dir` and `dbfilename`.
@@ -143,6 +158,15 @@ impl Default for Config {
             appendfsync: "everysec".into(),
             appendfilename: "appendonly.aof".into(),
             notify_keyspace_events: String::new(),
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
             client_output_buffer_limit: value::DEFAULT_OUTPUT_BUFFER_LIMITS,
             enable_protected_configs: "no".into(),
             tls_port: 0,

@@ -10,7 +10,7 @@
 //! FEATURE-GATE: each `.refuse(...)` marks a value FinCache parses and validates but cannot honour
 //! yet. Remove the gate in the same change that brings the feature.
 
-use super::value::{self, DEFAULT_OUTPUT_BUFFER_LIMITS};
+use super::value;
 use super::Config;
 
 /// How a value is parsed and shown (for the docs, the YAML writer and flag parsing).
@@ -334,7 +334,6 @@ pub static SETTINGS: &[Setting] = &[
     })
     .mutable()
     .yaml(SERVER, None)
-    .refuse(|c| (c.client_output_buffer_limit != DEFAULT_OUTPUT_BUFFER_LIMITS).then(|| not_yet("client-output-buffer-limit other than the defaults", "output buffer limits are not enforced")))
     .doc("`<class> <hard> <soft> <seconds>` per client class (normal, replica, pubsub)."),
     int!("busy-reply-threshold", busy_reply_threshold, u64, 0, i64::MAX)
         .alias("lua-time-limit")
@@ -449,8 +448,59 @@ pub static SETTINGS: &[Setting] = &[
     })
     .mutable()
     .yaml(STORE, None)
-    .refuse(|c| (!c.notify_keyspace_events.is_empty()).then(|| not_yet("notify-keyspace-events other than \"\"", "keyspace notifications are not published")))
     .doc("Keyspace notification classes (`KEA` …); empty = off."),
+    // ---- store: hash and set encodings
+    int!("hash-max-listpack-entries", hash_max_listpack_entries, usize, 0, i64::MAX)
+        .alias("hash-max-ziplist-entries")
+        .mutable()
+        .yaml(STORE, None)
+        .doc("A hash with more fields than this leaves its compact (listpack) form."),
+    Setting::new("hash-max-listpack-value", Kind::Memory, |c| c.hash_max_listpack_value.to_string(), |c, v, _| {
+        c.hash_max_listpack_value = value::memory_i64(v, 0, i64::MAX)? as usize;
+        Ok(())
+    })
+    .alias("hash-max-ziplist-value")
+    .mutable()
+    .yaml(STORE, None)
+    .doc("A hash with a field or value longer than this (bytes) leaves its compact form."),
+    int!("set-max-intset-entries", set_max_intset_entries, usize, 0, i64::MAX)
+        .mutable()
+        .yaml(STORE, None)
+        .doc("A set of integers with more members than this leaves its intset form."),
+    int!("set-max-listpack-entries", set_max_listpack_entries, usize, 0, i64::MAX)
+        .mutable()
+        .yaml(STORE, None)
+        .doc("A set with more members than this leaves its compact (listpack) form (Redis 7.2)."),
+    Setting::new("set-max-listpack-value", Kind::Memory, |c| c.set_max_listpack_value.to_string(), |c, v, _| {
+        c.set_max_listpack_value = value::memory_i64(v, 0, i64::MAX)? as usize;
+        Ok(())
+    })
+    .mutable()
+    .yaml(STORE, None)
+    .doc("A set with a member longer than this (bytes) leaves its compact form (Redis 7.2)."),
+    int!("zset-max-listpack-entries", zset_max_listpack_entries, usize, 0, i64::MAX)
+        .alias("zset-max-ziplist-entries")
+        .mutable()
+        .yaml(STORE, None)
+        .doc("A sorted set with more members than this leaves its compact (listpack) form."),
+    Setting::new("zset-max-listpack-value", Kind::Memory, |c| c.zset_max_listpack_value.to_string(), |c, v, _| {
+        c.zset_max_listpack_value = value::memory_i64(v, 0, i64::MAX)? as usize;
+        Ok(())
+    })
+    .alias("zset-max-ziplist-value")
+    .mutable()
+    .yaml(STORE, None)
+    .doc("A sorted set with a member longer than this (bytes) leaves its compact form."),
+    // ---- store: list encoding
+    int!("list-max-listpack-size", list_max_listpack_size, i32, i32::MIN as i64, I32MAX)
+        .alias("list-max-ziplist-size")
+        .mutable()
+        .yaml(STORE, None)
+        .doc("Size of a list node: -1 … -5 = 4, 8, 16, 32, 64 KB; a positive number = entries. A list that fits one node uses the compact listpack form."),
+    int!("list-compress-depth", list_compress_depth, u32, 0, I32MAX)
+        .mutable()
+        .yaml(STORE, None)
+        .doc("List nodes left uncompressed at each end (accepted for compatibility; FinCache does not compress list nodes)."),
     // ---- store: persistence
     Setting::new("dir", Kind::Str, get_dir, set_dir)
         .protected()

@@ -8,18 +8,23 @@
 //! shutdown, the idle `timeout`, and its push buffer (MONITOR lines, later Pub/Sub messages),
 //! which is written between batches so an out-of-band frame never splits a reply.
 //!
+//! A blocking command that blocked (`store::blocking`) ends the batch: the task awaits its
+//! answer (served, timeout, CLIENT UNBLOCK) while still delivering pushes and buffering input,
+//! then runs the commands pipelined after it, in order.
+//!
 //! ORDER of the checks made here around [`dispatch::run`] (Redis's `processCommand`): lookup and
 //! arity → (authentication, inside `run`) → a MONITOR client may not touch the keyspace → CLIENT
 //! PAUSE (the batch stops and the task waits asynchronously, then resumes at the same command)
-//! → run → MONITOR feed → CLIENT REPLY suppression.
+//! → run (MONITOR is fed inside, after the command) → CLIENT REPLY suppression.
 
 use crate::client::{flag, ClientHandle, ClientState};
+use crate::cmd::ctx::write_timeout_reply;
 use crate::cmd::dispatch;
-use crate::cmd::registry::CommandRef;
 use crate::cmd::spec::Flags;
 use crate::cmd::{CmdError, ExecCtx};
-use crate::server::{now_ms, now_us, Server, Shutdown};
+use crate::server::{now_ms, Server, Shutdown};
 use crate::stats::Stats;
+use crate::store::blocking::Outcome;
 use bytes::{Buf, BytesMut};
 use fincache_resp::{parse_command, Limits, Parsed, Protocol, ReplyEncoder};
 use std::net::SocketAddr;
@@ -44,6 +49,8 @@ enum BatchEnd {
     Close,
     /// A CLIENT PAUSE holds the next command back until this Unix millisecond (or UNPAUSE).
     Paused(u64),
+    /// A blocking command blocked; the commands after it wait until it is answered.
+    Blocked,
 }
 
 /// Registers a just-accepted client (ids follow the order of `accept`, as in Redis).
@@ -106,6 +113,11 @@ pub async fn run(server: Arc<Server>, mut stream: TcpStream, handle: Arc<ClientH
             };
             publish_batch_state(&handle, &client, &rbuf, &out);
             take_pushes(&handle, &client, &mut out);
+            // `client-output-buffer-limit` applies to replies too (a client past it is closed
+            // without them).
+            if !server.pubsub.check_replies(&handle, out.buf.len()) {
+                break 'conn;
+            }
             if !flush(&mut stream, &mut out, &server, &handle).await {
                 break 'conn;
             }
@@ -125,6 +137,22 @@ pub async fn run(server: Arc<Server>, mut stream: TcpStream, handle: Arc<ClientH
                     // Run what the pause held back, then whatever followed it.
                     have_input = true;
                 }
+                BatchEnd::Blocked => {
+                    let waited = wait_blocked(
+                        &server,
+                        &mut client,
+                        &mut stream,
+                        &mut rbuf,
+                        &mut out,
+                        &mut shutdown,
+                    )
+                    .await;
+                    if !waited {
+                        break 'conn;
+                    }
+                    // The reply is in `out`; run the commands that arrived meanwhile.
+                    have_input = true;
+                }
             }
         }
         if rbuf.is_empty() && rbuf.capacity() > READ_KEEP {
@@ -134,6 +162,9 @@ pub async fn run(server: Arc<Server>, mut stream: TcpStream, handle: Arc<ClientH
     if client.monitor {
         server.monitors.remove(client.id);
     }
+    crate::pubsub::release_client(&server.pubsub, &mut client);
+    crate::cmd::family::tx::release_client(&server, &mut client);
+    crate::tracking::disable(&server, &mut client);
     let _ = stream.shutdown().await;
     server.clients.unregister(client.id);
 }
@@ -168,10 +199,13 @@ async fn flush(
     if out.buf.is_empty() {
         return true;
     }
+    // What is being written still counts against the client's output buffer limit.
+    handle.set_inflight(out.buf.len());
     let written = tokio::select! {
         r = stream.write_all(&out.buf) => r.is_ok(),
         _ = handle.kill_notify.notified() => false,
     };
+    handle.set_inflight(0);
     if !written {
         return false;
     }
@@ -245,6 +279,98 @@ async fn wait_pause(
     }
 }
 
+/// Input buffered while a client is blocked beyond this is left in the socket until it
+/// unblocks (a disconnect is then noticed only after the wait).
+const BLOCKED_READ_LIMIT: usize = 1024 * 1024;
+
+/// Waits for a blocked command's answer (`store::blocking`): a served reply, its deadline,
+/// CLIENT UNBLOCK, or the end of the client (disconnect, CLIENT KILL, shutdown). Meanwhile
+/// pushes are delivered and input is buffered for later. Writes the answer into `out` and
+/// returns true; returns false when the client must close. No lock is held across an await.
+async fn wait_blocked(
+    server: &Server,
+    client: &mut ClientState,
+    stream: &mut TcpStream,
+    rbuf: &mut BytesMut,
+    out: &mut ReplyEncoder,
+    shutdown: &mut watch::Receiver<Shutdown>,
+) -> bool {
+    let Some(wait) = client.blocking.wait.take() else {
+        return true;
+    };
+    let handle = client.handle.clone();
+    let gauge = &server.stats.blocked_clients;
+    handle.set_flag(flag::BLOCKED, true);
+    // Some(outcome): answer it (None = timed out); None: close.
+    let ended: Option<Option<Outcome>> = loop {
+        if let Some(outcome) = wait.slot.take() {
+            break Some(Some(outcome));
+        }
+        let can_read = rbuf.len() < BLOCKED_READ_LIMIT;
+        if can_read && rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+            rbuf.reserve(READ_CHUNK);
+        }
+        // The select only picks the event; nothing is awaited inside its arms.
+        let pushes = tokio::select! {
+            _ = wait.slot.notify.notified() => false,
+            _ = deadline_timer(wait.deadline_ms) => {
+                server.blocking.cancel(client.id, gauge);
+                break Some(wait.slot.take());
+            }
+            r = stream.read_buf(rbuf), if can_read => match r {
+                Ok(0) | Err(_) => break None,
+                Ok(n) => {
+                    Stats::add(&server.stats.net_input_bytes, n as u64);
+                    handle.last_interaction_ms.store(now_ms(), Ordering::Relaxed);
+                    false
+                }
+            },
+            _ = handle.push_notify.notified() => true,
+            _ = handle.kill_notify.notified() => break None,
+            _ = shutdown.wait_for(|s| *s != Shutdown::Running) => break None,
+        };
+        if pushes {
+            take_pushes(&handle, client, out);
+            if !flush(stream, out, server, &handle).await {
+                break None;
+            }
+        }
+    };
+    // After this no answer can arrive; one that arrived before is in the slot.
+    server.blocking.cancel(client.id, gauge);
+    handle.set_flag(flag::BLOCKED, false);
+    let Some(outcome) = ended else {
+        return false;
+    };
+    let unblocked_error = matches!(outcome, Some(Outcome::Unblocked));
+    if unblocked_error {
+        Stats::add(&server.stats.total_error_replies, 1);
+        server.stats.count_error(UNBLOCKED);
+    }
+    if !wait.reply_suppressed {
+        match outcome {
+            Some(Outcome::Served(reply)) => out.raw(&reply),
+            Some(Outcome::Unblocked) => out.error(UNBLOCKED),
+            Some(Outcome::TimedOut) | None => write_timeout_reply(out, wait.on_timeout),
+        }
+    }
+    true
+}
+
+/// The error a client unblocked by `CLIENT UNBLOCK id ERROR` receives.
+const UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+
+/// Sleeps until a blocked command's deadline (Unix ms), or forever without one.
+async fn deadline_timer(deadline_ms: Option<u64>) {
+    match deadline_ms {
+        None => std::future::pending::<()>().await,
+        Some(at) => {
+            let wait = at.saturating_sub(now_ms());
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+        }
+    }
+}
+
 /// Runs every complete command in `rbuf`, appending replies to `out`, and consumes them.
 fn process_input(
     server: &Arc<Server>,
@@ -276,6 +402,10 @@ fn process_input(
                     }
                 }
                 pos += n;
+                if client.blocking.wait.is_some() {
+                    end = BatchEnd::Blocked;
+                    break;
+                }
             }
             Ok(Parsed::Owned { consumed, args }) => {
                 let owned: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
@@ -286,6 +416,10 @@ fn process_input(
                     }
                 }
                 pos += consumed;
+                if client.blocking.wait.is_some() {
+                    end = BatchEnd::Blocked;
+                    break;
+                }
             }
             Ok(Parsed::Incomplete { hint }) => {
                 need = hint;
@@ -370,42 +504,28 @@ fn run_command(
                 let e = CmdError::err("Replica can't interact with the keyspace");
                 dispatch::reject(&mut ctx, Some(cmd), &e);
             } else {
-                let write_like = flags.has(Flags::WRITE) || flags.has(Flags::MAY_REPLICATE);
-                if !ctx.client.monitor {
+                if !ctx.client.monitor && server.client_pause.is_set() {
+                    // EXEC with queued writes and scripts that may write count as writes.
+                    let write_like = dispatch::write_like(server, ctx.client, cmd, argv);
                     if let Some(until) = server.client_pause.blocks(write_like, now) {
                         return Some(until);
                     }
                 }
+                // MONITOR is fed by the dispatcher, after the command ran.
                 dispatch::run(&mut ctx, cmd, argv);
-                if server.monitors.active() {
-                    feed_monitors(&ctx, cmd, argv);
-                }
             }
         }
     }
     if ctx.client.replies_suppressed() {
         ctx.out.truncate(mark);
     }
-    if ctx.client.monitor {
+    if ctx.client.monitor || ctx.client.handle.has_pushes() {
         // ORDER: a monitor's own command shows right after its reply, as in Redis, and under
-        // the CLIENT REPLY state of that moment.
+        // the CLIENT REPLY state of that moment. Pub/Sub messages and invalidations the
+        // command sent to this client itself also follow its reply (Redis 7.2 defers them).
         take_pushes(&ctx.client.handle, ctx.client, ctx.out);
     }
     ctx.client.advance_reply_skip();
     None
 }
 
-/// Shows a command that ran to the MONITOR clients, unless Redis hides it (admin commands and
-/// those flagged `skip_monitor`, judged on the subcommand and its container).
-// COMPAT: fed from the connection after the command ran, so commands queued by MULTI would be
-// shown when queued; once transactions exist this moves into `dispatch::run`.
-#[cold]
-fn feed_monitors(ctx: &ExecCtx<'_>, cmd: CommandRef, argv: &[&[u8]]) {
-    let hidden = Flags(Flags::ADMIN.0 | Flags::SKIP_MONITOR.0);
-    if cmd.spec.flags.0 & hidden.0 != 0 || cmd.parent.is_some_and(|p| p.flags.0 & hidden.0 != 0) {
-        return;
-    }
-    ctx.server
-        .monitors
-        .feed(&ctx.client.handle, ctx.client.db, argv, now_us());
-}

@@ -3,6 +3,10 @@
 //! Sizes are asserted in tests: `Value` is 24 bytes and `Entry` 32, so a key with a short string
 //! value costs one 64-byte map slot (key 24 + entry 32 + hash 8) plus its index cell.
 
+use fincache_types::hash::HashValue;
+use fincache_types::list::List;
+use fincache_types::set::SetValue;
+use fincache_types::zset::ZSet;
 use fincache_types::CompactBytes;
 
 /// Longest string Redis stores as `embstr` (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
@@ -15,6 +19,16 @@ pub enum Value {
     Int(i64),
     /// Any other string (`embstr` up to 44 bytes, `raw` beyond, as Redis reports them).
     Str(CompactBytes),
+    /// A hash. `HashValue` is itself a 16-byte handle to one boxed block (listpack) or a boxed
+    /// table, so it needs no further `Box` to keep `Value` at 24 bytes, and a small hash costs
+    /// one allocation, as in Redis.
+    Hash(HashValue),
+    /// A set; a 16-byte handle like `HashValue`.
+    Set(SetValue),
+    /// A sorted set (listpack or table + order index), boxed.
+    ZSet(Box<ZSet>),
+    /// A list (one packed node, or a deque of them), boxed.
+    List(Box<List>),
 }
 
 impl Value {
@@ -22,6 +36,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Int(_) | Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+            Value::List(_) => "list",
         }
     }
 
@@ -34,6 +52,10 @@ impl Value {
             // and reports by length only.
             Value::Str(s) if s.as_slice().len() <= EMBSTR_MAX_LEN => "embstr",
             Value::Str(_) => "raw",
+            Value::Hash(h) => h.encoding_name(),
+            Value::Set(s) => s.encoding_name(),
+            Value::ZSet(z) => z.encoding_name(),
+            Value::List(l) => l.encoding_name(),
         }
     }
 
@@ -66,6 +88,10 @@ impl Value {
         match self {
             Value::Int(_) => 0,
             Value::Str(s) => s.heap_size(),
+            Value::Hash(h) => h.heap_size(),
+            Value::Set(s) => s.heap_size(),
+            Value::ZSet(z) => std::mem::size_of::<ZSet>() + z.heap_size(),
+            Value::List(l) => std::mem::size_of::<List>() + l.heap_size(),
         }
     }
 }

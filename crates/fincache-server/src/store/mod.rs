@@ -8,10 +8,12 @@
 //!   ascending order ([`Db::lock_many`]);
 //! - no lock is held across an `.await` or any I/O.
 
+pub mod blocking;
 pub mod entry;
 pub mod expire;
 pub mod shard;
 pub mod slot;
+pub mod watch;
 
 pub use entry::{Entry, Value};
 pub use shard::{DetachedContents, Shard};
@@ -169,6 +171,8 @@ pub struct Keyspace {
     pub misses: AtomicU64,
     /// Set by FLUSHALL/FLUSHDB/SWAPDB so cursors and watchers can notice.
     pub epoch: AtomicU64,
+    /// WATCHed keys ([`watch`]): flushes and swaps touch them here.
+    pub watches: watch::Watches,
     /// Where the next active expiry cycle starts: `db * SHARDS_PER_DB + shard`.
     pub expire_cursor: AtomicUsize,
 }
@@ -182,11 +186,24 @@ impl Keyspace {
             misses: AtomicU64::new(0),
             epoch: AtomicU64::new(0),
             expire_cursor: AtomicUsize::new(0),
+            watches: watch::Watches::new(databases),
         }
     }
 
     pub fn db_count(&self) -> usize {
         self.dbs.len()
+    }
+
+    /// Touches the watched keys of database `i` that exist in it (or in database `other`,
+    /// for SWAPDB): Redis's `touchAllWatchedKeysInDb`. Existence is the raw one, expired but
+    /// uncollected keys included, as Redis's `dictFind`. The caller holds the gate for writing.
+    fn touch_watched_existing(&self, i: usize, other: Option<usize>) {
+        if !self.watches.active() {
+            return;
+        }
+        let exists = |db: usize, key: &[u8]| self.dbs[db].lock(key).peek(key, 0).is_some();
+        self.watches
+            .touch_db_where(i, |key| exists(i, key) || other.is_some_and(|o| exists(o, key)));
     }
 
     /// Database `i`. Callers validate `i` against [`db_count`](Self::db_count) first (SELECT does).
@@ -212,6 +229,7 @@ impl Keyspace {
     /// Empties database `i` (FLUSHDB). With `lazy` the memory is freed on another thread.
     /// The caller holds the gate for writing.
     pub fn flush_db(&self, i: usize, lazy: bool) {
+        self.touch_watched_existing(i, None);
         let contents = self.dbs[i].take_contents();
         if lazy {
             free_in_background(contents);
@@ -223,6 +241,9 @@ impl Keyspace {
     /// The caller holds the gate for writing.
     pub fn flush_all(&self, lazy: bool) {
         let mut contents = Vec::new();
+        for i in 0..self.dbs.len() {
+            self.touch_watched_existing(i, None);
+        }
         for db in self.dbs.iter() {
             contents.extend(db.take_contents());
         }
@@ -237,6 +258,8 @@ impl Keyspace {
         if a == b {
             return;
         }
+        self.touch_watched_existing(a, Some(b));
+        self.touch_watched_existing(b, Some(a));
         for i in 0..SHARDS_PER_DB {
             // ORDER: lower database first.
             let (lo, hi) = if a < b { (a, b) } else { (b, a) };

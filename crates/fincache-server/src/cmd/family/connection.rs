@@ -1,11 +1,13 @@
 //! Connection commands: PING, ECHO, QUIT, RESET, AUTH, HELLO, MONITOR, and CLIENT with its
 //! subcommands (ID, INFO, LIST, KILL, SETNAME, GETNAME, SETINFO, PAUSE, UNPAUSE, REPLY,
-//! NO-EVICT, HELP).
+//! UNBLOCK, NO-EVICT, HELP, and TRACKING, CACHING, GETREDIR, TRACKINGINFO, whose handlers are
+//! in [`super::client_tracking`]).
 //!
 //! Replies and error texts are Redis 7.2's (`networking.c`, `server.c`, `acl.c`). The per-client
 //! state these commands change lives in [`crate::client`]; the pause itself is waited out by the
 //! connection task (`net::connection`), never inside a handler.
 
+use super::client_tracking as tracking;
 use crate::client::{flag, ClientType, PauseMode, SelfView};
 use crate::cmd::args::is;
 use crate::cmd::spec::{AclCats, CmdResult, CommandSpec, Flags};
@@ -84,10 +86,17 @@ fn stop_monitoring(ctx: &mut ExecCtx<'_>) {
     }
 }
 
-/// `PING [message]` — `+PONG`, or the message as a bulk string.
+/// `PING [message]` — `+PONG`, or the message as a bulk string; a RESP2 connection in
+/// subscribed mode gets `["pong", message or ""]`.
 fn ping(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     if argv.len() > 2 {
         return Err(CmdError::WrongArity("ping".into()));
+    }
+    if ctx.client.subs.any() && !ctx.out.is_resp3() {
+        ctx.out.array_len(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(argv.get(1).copied().unwrap_or_default());
+        return Ok(());
     }
     match argv.get(1) {
         None => ctx.out.simple("PONG"),
@@ -111,10 +120,13 @@ fn quit(ctx: &mut ExecCtx<'_>, _argv: &[&[u8]]) -> CmdResult {
 }
 
 /// `RESET` — `+RESET`, after returning the connection to its initial state: out of MONITOR,
-/// RESP2, database 0, no name, CLIENT REPLY ON, NO-EVICT OFF, and authenticated only if no
-/// password is required. The library name and version stay (they describe the connection).
+/// tracking off, no subscriptions, RESP2, database 0, no name, CLIENT REPLY ON, NO-EVICT OFF,
+/// and authenticated only if no password is required. The library name and version stay (they
+/// describe the connection).
 fn reset(ctx: &mut ExecCtx<'_>, _argv: &[&[u8]]) -> CmdResult {
     stop_monitoring(ctx);
+    crate::tracking::disable(ctx.server, ctx.client);
+    crate::pubsub::release_client(&ctx.server.pubsub, ctx.client);
     ctx.client.db = 0;
     set_protocol(ctx, Protocol::Resp2);
     ctx.client.authenticated = !auth_required(ctx.server);
@@ -531,10 +543,14 @@ fn client_no_evict(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-// COMPAT: Redis's text for the subcommands FinCache has; CACHING, GETREDIR, TRACKING,
-// TRACKINGINFO, UNBLOCK and NO-TOUCH are not listed because they are not implemented.
+// COMPAT: Redis's text for the subcommands FinCache has; NO-TOUCH is not listed because it is
+// not implemented.
 const CLIENT_HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -569,6 +585,13 @@ const CLIENT_HELP: &[&str] = &[
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "SETINFO <option> <value>",
     "    Set client meta attr. Options are:",
     "    * LIB-NAME: the client lib name.",
@@ -578,6 +601,36 @@ const CLIENT_HELP: &[&str] = &[
     "HELP",
     "    Prints this help.",
 ];
+
+/// `CLIENT UNBLOCK client-id [TIMEOUT | ERROR]` — `:1` if the client was blocked by a
+/// blocking command (BLPOP …) and is now answered as on timeout (TIMEOUT, the default) or with
+/// `-UNBLOCKED client unblocked via CLIENT UNBLOCK` (ERROR); `:0` otherwise (not blocked, or
+/// only held by CLIENT PAUSE).
+fn client_unblock(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
+    if argv.len() > 4 {
+        return Err(CmdError::err(
+            "unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
+        ));
+    }
+    let error = match argv.get(3) {
+        None => false,
+        Some(m) if is(m, "TIMEOUT") => false,
+        Some(m) if is(m, "ERROR") => true,
+        Some(_) => {
+            return Err(CmdError::err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let id = crate::cmd::args::int(argv[2])?;
+    let unblocked = u64::try_from(id).is_ok_and(|id| {
+        ctx.server
+            .blocking
+            .unblock(id, error, &ctx.server.stats.blocked_clients)
+    });
+    ctx.out.int(i64::from(unblocked));
+    Ok(())
+}
 
 /// `CLIENT HELP` — the subcommands, one status line each.
 fn client_help(ctx: &mut ExecCtx<'_>, _argv: &[&[u8]]) -> CmdResult {
@@ -657,10 +710,40 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "Resumes processing commands from paused clients.",
         "O(N) Where N is the number of paused clients",
     ),
+    CommandSpec::new("unblock", -3, ADMIN_NLS, CONN, client_unblock).doc(
+        "connection",
+        "5.0.0",
+        "Unblocks a client blocked by a blocking command from a different connection.",
+        "O(log N) where N is the number of client connections",
+    ),
     CommandSpec::new("no-evict", 3, ADMIN_NLS, CONN, client_no_evict).doc(
         "connection",
         "7.0.0",
         "Sets the client eviction mode of the connection.",
+        "O(1)",
+    ),
+    CommandSpec::new("tracking", -3, NLS, CONN, tracking::client_tracking).doc(
+        "connection",
+        "6.0.0",
+        "Controls server-assisted client-side caching for the connection.",
+        "O(1). Some options may introduce additional complexity.",
+    ),
+    CommandSpec::new("caching", 3, NLS, CONN, tracking::client_caching).doc(
+        "connection",
+        "6.0.0",
+        "Instructs the server whether to track the keys in the next request.",
+        "O(1)",
+    ),
+    CommandSpec::new("getredir", 2, NLS, CONN, tracking::client_getredir).doc(
+        "connection",
+        "6.0.0",
+        "Returns the client ID to which the connection's tracking notifications are redirected.",
+        "O(1)",
+    ),
+    CommandSpec::new("trackinginfo", 2, NLS, CONN, tracking::client_trackinginfo).doc(
+        "connection",
+        "6.2.0",
+        "Returns information about server-assisted client-side caching for the connection.",
         "O(1)",
     ),
     CommandSpec::new(

@@ -178,6 +178,7 @@ fn clients_section(server: &Server, out: &mut String) {
         "blocked_clients",
         Stats::get(&server.stats.blocked_clients)
     );
+    field!(out, "tracking_clients", server.tracking.clients());
 }
 
 fn memory_section(server: &Server, out: &mut String) {
@@ -371,8 +372,30 @@ fn stats_section(server: &Server, out: &mut String) {
         "keyspace_misses",
         server.keyspace.misses.load(Ordering::Relaxed)
     );
+    field!(
+        out,
+        "pubsub_channels",
+        server.pubsub.count(crate::pubsub::Kind::Channel)
+    );
+    field!(
+        out,
+        "pubsub_patterns",
+        server.pubsub.count(crate::pubsub::Kind::Pattern)
+    );
+    field!(
+        out,
+        "pubsubshard_channels",
+        server.pubsub.count(crate::pubsub::Kind::Shard)
+    );
     field!(out, "latest_fork_usec", 0);
     field!(out, "total_forks", 0);
+    field!(out, "tracking_total_keys", server.tracking.total_keys());
+    field!(out, "tracking_total_items", server.tracking.total_items());
+    field!(
+        out,
+        "tracking_total_prefixes",
+        server.tracking.total_prefixes()
+    );
     field!(
         out,
         "total_error_replies",

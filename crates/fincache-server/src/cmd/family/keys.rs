@@ -18,6 +18,7 @@ use crate::cmd::spec::{
     AclCats, BeginSearch, CmdResult, CommandSpec, FindKeys, Flags, KeyFlags, KeySpec,
 };
 use crate::cmd::{CmdError, ExecCtx};
+use crate::notify::NotifyClass;
 use crate::store::{Entry, SHARDS_PER_DB};
 use fincache_types::CompactBytes;
 use rand::Rng;
@@ -64,6 +65,7 @@ fn delete_keys(ctx: &ExecCtx<'_>, keys: &[&[u8]]) -> (i64, Vec<Entry>) {
         if shard.contains(key, ctx.now_ms) {
             if let Some((_, entry, _)) = shard.remove(key) {
                 removed.push(entry);
+                ctx.notify(NotifyClass::Generic, "del", key);
             }
         }
     }
@@ -100,7 +102,7 @@ fn exists(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
             keyspace.hit();
             found += 1;
         } else {
-            keyspace.miss();
+            ctx.key_miss(key);
         }
     }
     drop(shards);
@@ -120,7 +122,7 @@ fn touch(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
             keyspace.hit();
             found += 1;
         } else {
-            keyspace.miss();
+            ctx.key_miss(key);
         }
     }
     drop(shards);
@@ -138,7 +140,7 @@ fn type_cmd(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
             e.value.type_name()
         }
         None => {
-            ctx.server.keyspace.miss();
+            ctx.key_miss(argv[1]);
             "none"
         }
     };
@@ -184,6 +186,9 @@ fn rename_generic(ctx: &mut ExecCtx<'_>, argv: &[&[u8]], nx: bool) -> CmdResult 
         shards
             .shard(dst)
             .insert_entry(CompactBytes::new(dst), entry, expire_at);
+        ctx.notify(NotifyClass::New, "new", dst);
+        ctx.notify(NotifyClass::Generic, "rename_from", src);
+        ctx.notify(NotifyClass::Generic, "rename_to", dst);
         true
     };
     drop(shards);
@@ -223,7 +228,7 @@ fn copy(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         let mut shard = ctx.db().lock(src);
         match shard.get(src, ctx.now_ms, ctx.lru) {
             None => {
-                keyspace.miss();
+                ctx.key_miss(src);
                 None
             }
             Some(e) => {
@@ -247,6 +252,8 @@ fn copy(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
             Entry::new(value, ctx.lru),
             expire_at,
         );
+        ctx.notify_in(dst_db, NotifyClass::New, "new", dst);
+        ctx.notify_in(dst_db, NotifyClass::Generic, "copy_to", dst);
         true
     };
     drop(shard);
@@ -275,6 +282,9 @@ fn move_cmd(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         false
     } else if let Some((k, entry, expire_at)) = src.remove(key) {
         dst.insert_entry(k, entry, expire_at);
+        ctx.notify_in(dst_db, NotifyClass::New, "new", key);
+        ctx.notify(NotifyClass::Generic, "move_from", key);
+        ctx.notify_in(dst_db, NotifyClass::Generic, "move_to", key);
         true
     } else {
         false
@@ -343,6 +353,8 @@ fn flush_mode(argv: &[&[u8]]) -> Result<bool, CmdError> {
 fn flushdb(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let lazy = flush_mode(argv)?;
     ctx.server.keyspace.flush_db(ctx.client.db, lazy);
+    // Client-side caches are told everything is invalid (tracking is not per database).
+    crate::tracking::invalidate_all(ctx.server);
     ctx.out.ok();
     Ok(())
 }
@@ -351,6 +363,7 @@ fn flushdb(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn flushall(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let lazy = flush_mode(argv)?;
     ctx.server.keyspace.flush_all(lazy);
+    crate::tracking::invalidate_all(ctx.server);
     ctx.out.ok();
     Ok(())
 }

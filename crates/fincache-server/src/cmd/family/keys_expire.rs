@@ -10,6 +10,7 @@
 use crate::cmd::args;
 use crate::cmd::spec::{AclCats, CmdResult, CommandSpec, Flags, KeyFlags};
 use crate::cmd::{CmdError, ExecCtx};
+use crate::notify::NotifyClass;
 
 /// The NX | XX | GT | LT condition of the EXPIRE family.
 #[derive(Debug, Clone, Copy, Default)]
@@ -120,10 +121,12 @@ fn expire_generic(
         0
     } else if when <= now {
         shard.remove(key);
+        ctx.notify(NotifyClass::Generic, "del", key);
         1
     } else {
         // `when` > now >= 0 here, so it is a valid unsigned deadline.
         shard.set_expire(key, when as u64);
+        ctx.notify(NotifyClass::Generic, "expire", key);
         1
     };
     drop(shard);
@@ -163,7 +166,7 @@ fn ttl_generic(ctx: &mut ExecCtx<'_>, key: &[u8], in_ms: bool, absolute: bool) -
     if found {
         ctx.server.keyspace.hit();
     } else {
-        ctx.server.keyspace.miss();
+        ctx.key_miss(key);
     }
     let reply = match (found, deadline) {
         (false, _) => -2,
@@ -208,6 +211,9 @@ fn persist(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let mut shard = db.lock(argv[1]);
     let removed = shard.contains(argv[1], ctx.now_ms) && shard.persist(argv[1]);
     drop(shard);
+    if removed {
+        ctx.notify(NotifyClass::Generic, "persist", argv[1]);
+    }
     ctx.out.int(i64::from(removed));
     Ok(())
 }

@@ -1,14 +1,26 @@
 //! One file per command family; each ends with its `COMMANDS` table.
 
+pub mod client_tracking;
 pub mod command;
 pub mod config;
 pub mod connection;
+pub mod function;
+pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod keys_expire;
 pub mod keys_scan;
+pub mod list;
+pub mod pubsub;
+pub mod script;
 pub mod server;
+pub mod set;
 pub mod string;
+pub mod tx;
+pub mod zset;
+pub mod zset_pop;
+pub mod zset_range;
+pub mod zset_setops;
 
 use super::spec::CommandSpec;
 
@@ -23,4 +35,15 @@ pub const ALL: &[&[CommandSpec]] = &[
     info::COMMANDS,
     command::COMMANDS,
     config::COMMANDS,
+    list::COMMANDS,
+    hash::COMMANDS,
+    set::COMMANDS,
+    zset::COMMANDS,
+    zset_pop::COMMANDS,
+    zset_range::COMMANDS,
+    zset_setops::COMMANDS,
+    pubsub::COMMANDS,
+    tx::COMMANDS,
+    script::COMMANDS,
+    function::COMMANDS,
 ];

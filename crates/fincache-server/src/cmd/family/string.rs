@@ -27,6 +27,7 @@
 use crate::cmd::args;
 use crate::cmd::spec::{AclCats, CmdResult, CommandSpec, Flags, KeyFlags};
 use crate::cmd::{CmdError, ExecCtx};
+use crate::notify::NotifyClass;
 use crate::store::{Entry, Shard, Value};
 use fincache_types::lcs::{lcs_len, LcsTable};
 use fincache_types::longdouble::LongDouble;
@@ -108,9 +109,28 @@ fn read_lookup<'s>(ctx: &ExecCtx<'_>, shard: &'s mut Shard, key: &[u8]) -> Optio
     if found.is_some() {
         ctx.server.keyspace.hit();
     } else {
-        ctx.server.keyspace.miss();
+        ctx.key_miss(key);
     }
     found
+}
+
+/// Before a write that replaces a key without reading it: whether the key exists. Looked up
+/// only when `new` or `expired` events need the answer (the lookup first expires a stale key,
+/// as Redis's `setKey` does); otherwise assumed, since nothing depends on it.
+fn exists_for_events(ctx: &ExecCtx<'_>, shard: &mut Shard, key: &[u8]) -> bool {
+    if ctx.notifying(NotifyClass::New) || ctx.notifying(NotifyClass::Expired) {
+        shard.contains(key, ctx.now_ms)
+    } else {
+        true
+    }
+}
+
+/// The events of a string write: `new` when it created the key, then `event`.
+fn notify_write(ctx: &ExecCtx<'_>, existed: bool, event: &'static str, key: &[u8]) {
+    if !existed {
+        ctx.notify(NotifyClass::New, "new", key);
+    }
+    ctx.notify(NotifyClass::String, event, key);
 }
 
 /// Redis's `checkStringLength`: a string of `size + append` bytes must fit
@@ -170,7 +190,8 @@ fn set(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         // deadline would be kept for the new value.
         shard.contains(key, ctx.now_ms)
     } else {
-        false // not needed: a plain SET replaces the key and its TTL without looking
+        // A plain SET replaces the key and its TTL without looking, unless events need to.
+        exists_for_events(ctx, &mut shard, key)
     };
     if (opts.nx && found) || (opts.xx && !found) {
         if !opts.get {
@@ -186,6 +207,10 @@ fn set(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     if let Some(at) = deadline {
         shard.set_expire(key, at);
     }
+    notify_write(ctx, found, "set", key);
+    if deadline.is_some() {
+        ctx.notify(NotifyClass::Generic, "expire", key);
+    }
     if !opts.get {
         ctx.out.ok();
     }
@@ -200,6 +225,7 @@ fn setnx(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         ctx.out.int(0);
     } else {
         shard.set(argv[1], Value::from_bytes(argv[2]), ctx.lru);
+        notify_write(ctx, false, "set", argv[1]);
         ctx.out.int(1);
     }
     Ok(())
@@ -215,8 +241,11 @@ fn set_with_expire(ctx: &mut ExecCtx<'_>, argv: &[&[u8]], kind: ExpireKind) -> C
     let at = expire_deadline(argv[2], kind, ctx.now_ms).map_err(|e| arg_error(e, name))?;
     let db = ctx.db();
     let mut shard = db.lock(argv[1]);
+    let existed = exists_for_events(ctx, &mut shard, argv[1]);
     shard.set(argv[1], Value::from_bytes(argv[3]), ctx.lru);
     shard.set_expire(argv[1], at);
+    notify_write(ctx, existed, "set", argv[1]);
+    ctx.notify(NotifyClass::Generic, "expire", argv[1]);
     ctx.out.ok();
     Ok(())
 }
@@ -238,11 +267,18 @@ fn psetex(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn getset(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let mut shard = db.lock(argv[1]);
-    match read_lookup(ctx, &mut shard, argv[1]) {
-        None => ctx.out.null(),
-        Some(e) => reply_string(ctx, &e.value)?,
-    }
+    let existed = match read_lookup(ctx, &mut shard, argv[1]) {
+        None => {
+            ctx.out.null();
+            false
+        }
+        Some(e) => {
+            reply_string(ctx, &e.value)?;
+            true
+        }
+    };
     shard.set(argv[1], Value::from_bytes(argv[2]), ctx.lru);
+    notify_write(ctx, existed, "set", argv[1]);
     Ok(())
 }
 
@@ -289,12 +325,16 @@ fn getex(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     match deadline {
         Some((kind, at)) if kind.is_absolute() && at <= ctx.now_ms => {
             shard.remove(key);
+            ctx.notify(NotifyClass::Generic, "del", key);
         }
         Some((_, at)) => {
             shard.set_expire(key, at);
+            ctx.notify(NotifyClass::Generic, "expire", key);
         }
         None if opts.persist => {
-            shard.persist(key);
+            if shard.persist(key) {
+                ctx.notify(NotifyClass::Generic, "persist", key);
+            }
         }
         None => {}
     }
@@ -312,6 +352,7 @@ fn getdel(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     };
     reply_string(ctx, &e.value)?;
     shard.remove(argv[1]);
+    ctx.notify(NotifyClass::Generic, "del", argv[1]);
     Ok(())
 }
 
@@ -325,9 +366,10 @@ fn mset(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let mut shards = db.lock_many(argv[1..].iter().step_by(2).copied());
     for pair in argv[1..].chunks_exact(2) {
-        shards
-            .shard(pair[0])
-            .set(pair[0], Value::from_bytes(pair[1]), ctx.lru);
+        let shard = shards.shard(pair[0]);
+        let existed = exists_for_events(ctx, shard, pair[0]);
+        shard.set(pair[0], Value::from_bytes(pair[1]), ctx.lru);
+        notify_write(ctx, existed, "set", pair[0]);
     }
     ctx.out.ok();
     Ok(())
@@ -354,6 +396,7 @@ fn msetnx(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         shards
             .shard(pair[0])
             .set(pair[0], Value::from_bytes(pair[1]), ctx.lru);
+        notify_write(ctx, false, "set", pair[0]);
     }
     ctx.out.int(1);
     Ok(())
@@ -386,6 +429,7 @@ fn append(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let mut shard = db.lock(key);
     let Some(e) = shard.get_mut(key, ctx.now_ms, ctx.lru) else {
         shard.set(key, Value::from_bytes(tail), ctx.lru);
+        notify_write(ctx, false, "append", key);
         ctx.out.int(tail.len() as i64);
         return Ok(());
     };
@@ -395,6 +439,7 @@ fn append(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     bytes.extend_from_slice(tail);
     let total = bytes.len();
     e.value = Value::from_vec(bytes);
+    notify_write(ctx, true, "append", key);
     ctx.out.int(total as i64);
     Ok(())
 }
@@ -451,6 +496,7 @@ fn setrange(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         let mut bytes = vec![0u8; offset + patch.len()];
         bytes[offset..].copy_from_slice(patch);
         shard.set(key, Value::from_vec(bytes), ctx.lru);
+        notify_write(ctx, false, "setrange", key);
         ctx.out.int((offset + patch.len()) as i64);
         return Ok(());
     };
@@ -468,6 +514,7 @@ fn setrange(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     bytes[offset..end].copy_from_slice(patch);
     let total = bytes.len();
     e.value = Value::from_vec(bytes);
+    notify_write(ctx, true, "setrange", key);
     ctx.out.int(total as i64);
     Ok(())
 }
@@ -480,12 +527,14 @@ fn incr_by(ctx: &mut ExecCtx<'_>, key: &[u8], delta: i64) -> CmdResult {
     let mut shard = db.lock(key);
     let Some(e) = shard.get_mut(key, ctx.now_ms, ctx.lru) else {
         shard.set(key, Value::Int(delta), ctx.lru);
+        notify_write(ctx, false, "incrby", key);
         ctx.out.int(delta);
         return Ok(());
     };
     let current = value_as_i64(&e.value)?;
     let next = current.checked_add(delta).ok_or(CmdError::Overflow)?;
     e.value = Value::Int(next);
+    notify_write(ctx, true, "incrby", key);
     ctx.out.int(next);
     Ok(())
 }
@@ -531,9 +580,9 @@ fn incrbyfloat(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let key = argv[1];
     let db = ctx.db();
     let mut shard = db.lock(key);
-    let current = match shard.get_mut(key, ctx.now_ms, ctx.lru) {
-        None => LongDouble::Zero { neg: false },
-        Some(e) => value_as_long_double(&e.value)?,
+    let (current, existed) = match shard.get_mut(key, ctx.now_ms, ctx.lru) {
+        None => (LongDouble::Zero { neg: false }, false),
+        Some(e) => (value_as_long_double(&e.value)?, true),
     };
     // COMPAT: the digits are those of Redis built for x86-64 (80-bit long double, emulated
     // exactly); a Redis built where long double is wider or narrower (aarch64 Linux, Apple
@@ -548,6 +597,7 @@ fn incrbyfloat(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     // int-encode INCRBYFLOAT's result, and OBJECT ENCODING shows it (`embstr`, not `int`).
     let value = Value::Str(CompactBytes::from_vec(text.into_bytes()));
     shard.set_keep_ttl(key, value, ctx.lru);
+    notify_write(ctx, existed, "incrbyfloat", key);
     Ok(())
 }
 
