@@ -51,7 +51,14 @@ enum BatchEnd {
     Paused(u64),
     /// A blocking command blocked; the commands after it wait until it is answered.
     Blocked,
+    /// The replies so far passed [`OUT_FLUSH_AT`]: write them before running more commands.
+    OutputFull,
 }
+
+/// Replies buffered past this size are written before the next pipelined command runs, so a
+/// client pipelining large reads (and reading slowly) holds at most about this much reply
+/// memory instead of the replies to its whole read buffer.
+const OUT_FLUSH_AT: usize = 1024 * 1024;
 
 /// Registers a just-accepted client (ids follow the order of `accept`, as in Redis).
 pub fn register(server: &Server, stream: &TcpStream, peer: SocketAddr) -> Arc<ClientHandle> {
@@ -127,6 +134,7 @@ pub async fn run(server: Arc<Server>, mut stream: TcpStream, handle: Arc<ClientH
             match end {
                 BatchEnd::Drained => break,
                 BatchEnd::Close => break 'conn,
+                BatchEnd::OutputFull => have_input = true,
                 BatchEnd::Paused(until) => {
                     handle.set_flag(flag::BLOCKED, true);
                     let go_on = wait_pause(&server, &handle, &mut shutdown, until).await;
@@ -393,6 +401,10 @@ fn process_input(
     let mut end = BatchEnd::Drained;
     let mut need: Option<usize> = None;
     while pos < rbuf.len() && !client.close_after_reply {
+        if out.buf.len() >= OUT_FLUSH_AT {
+            end = BatchEnd::OutputFull;
+            break;
+        }
         match parse_command(&rbuf[pos..], &limits, &mut argv) {
             Ok(Parsed::Complete(n)) => {
                 if !argv.is_empty() {

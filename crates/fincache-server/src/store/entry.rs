@@ -19,6 +19,10 @@ pub enum Value {
     Int(i64),
     /// Any other string (`embstr` up to 44 bytes, `raw` beyond, as Redis reports them).
     Str(CompactBytes),
+    /// A string changed in place (APPEND, SETRANGE, SETBIT): kept in a growable buffer with
+    /// spare room, so repeated appends are amortised O(1), and reported `raw` as Redis does for
+    /// strings it modified in place.
+    Raw(Box<Vec<u8>>),
     /// A hash. `HashValue` is itself a 16-byte handle to one boxed block (listpack) or a boxed
     /// table, so it needs no further `Box` to keep `Value` at 24 bytes, and a small hash costs
     /// one allocation, as in Redis.
@@ -35,7 +39,7 @@ impl Value {
     /// The name `TYPE` replies with.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Value::Int(_) | Value::Str(_) => "string",
+            Value::Int(_) | Value::Str(_) | Value::Raw(_) => "string",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
@@ -47,11 +51,8 @@ impl Value {
     pub fn encoding_name(&self) -> &'static str {
         match self {
             Value::Int(_) => "int",
-            // COMPAT: Redis reports `raw` for any string changed in place (APPEND, SETRANGE,
-            // SETBIT), whatever its length; FinCache does not remember how a string was built
-            // and reports by length only.
             Value::Str(s) if s.as_slice().len() <= EMBSTR_MAX_LEN => "embstr",
-            Value::Str(_) => "raw",
+            Value::Str(_) | Value::Raw(_) => "raw",
             Value::Hash(h) => h.encoding_name(),
             Value::Set(s) => s.encoding_name(),
             Value::ZSet(z) => z.encoding_name(),
@@ -79,8 +80,21 @@ impl Value {
         Value::Str(CompactBytes::from_vec(v))
     }
 
+    /// The bytes of a string value (an integer is formatted into `buf`); `None` for other
+    /// types. Every reader of string values goes through this, so all three string
+    /// representations read the same.
+    #[inline]
+    pub fn string_bytes<'v>(&'v self, buf: &'v mut itoa::Buffer) -> Option<&'v [u8]> {
+        match self {
+            Value::Str(s) => Some(s.as_slice()),
+            Value::Raw(r) => Some(r.as_slice()),
+            Value::Int(n) => Some(buf.format(*n).as_bytes()),
+            _ => None,
+        }
+    }
+
     pub fn is_string(&self) -> bool {
-        matches!(self, Value::Int(_) | Value::Str(_))
+        matches!(self, Value::Int(_) | Value::Str(_) | Value::Raw(_))
     }
 
     /// Heap bytes owned by the value beyond the entry itself (for MEMORY USAGE and accounting).
@@ -88,6 +102,7 @@ impl Value {
         match self {
             Value::Int(_) => 0,
             Value::Str(s) => s.heap_size(),
+            Value::Raw(v) => std::mem::size_of::<Vec<u8>>() + v.capacity(),
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
             Value::ZSet(z) => std::mem::size_of::<ZSet>() + z.heap_size(),

@@ -309,6 +309,9 @@ fn serialized_len(v: &Value) -> usize {
         let len = s.as_slice().len();
         return rdb_len_prefix(len) + len;
     }
+    if let Value::Raw(r) = v {
+        return rdb_len_prefix(r.len()) + r.len();
+    }
     v.heap_size()
 }
 

@@ -48,13 +48,7 @@ pub fn reply_string(ctx: &mut ExecCtx<'_>, v: &Value) -> CmdResult {
 /// The bytes of a string value (an integer is formatted into `buf`); `None` for other types.
 #[inline]
 fn string_bytes<'v>(v: &'v Value, buf: &'v mut itoa::Buffer) -> Option<&'v [u8]> {
-    if let Value::Str(s) = v {
-        Some(s.as_slice())
-    } else if let Value::Int(n) = v {
-        Some(buf.format(*n).as_bytes())
-    } else {
-        None
-    }
+    v.string_bytes(buf)
 }
 
 /// The length of a string value; `None` for other types.
@@ -65,39 +59,41 @@ fn string_len(v: &Value) -> Option<usize> {
 }
 
 /// Moves a string value's bytes out (no copy for heap strings), with room for `extra` more.
-/// The caller has checked the type; the value is left as a placeholder to overwrite.
+/// The caller has checked the type; the value is left as a placeholder to overwrite, usually
+/// with `Value::Raw` (a string modified in place, as Redis's `raw`).
 fn take_string_bytes(v: &mut Value, extra: usize) -> Vec<u8> {
     let taken = std::mem::replace(v, Value::Int(0));
-    let mut bytes = if let Value::Str(s) = taken {
-        s.into_vec()
-    } else {
-        let mut buf = itoa::Buffer::new();
-        string_bytes(&taken, &mut buf).unwrap_or_default().to_vec()
+    let mut bytes = match taken {
+        Value::Str(s) => s.into_vec(),
+        Value::Raw(r) => *r,
+        other => {
+            let mut buf = itoa::Buffer::new();
+            string_bytes(&other, &mut buf).unwrap_or_default().to_vec()
+        }
     };
-    bytes.reserve_exact(extra);
+    // Amortised growth (as Redis's sdsMakeRoomFor), so repeated appends are not quadratic.
+    bytes.reserve(extra);
     bytes
 }
 
 /// A string value as an integer (Redis's `getLongLongFromObjectOrReply`).
 #[inline]
 fn value_as_i64(v: &Value) -> Result<i64, CmdError> {
-    if let Value::Int(n) = v {
-        Ok(*n)
-    } else if let Value::Str(s) = v {
-        num::parse_i64(s).ok_or(CmdError::NotInteger)
-    } else {
-        Err(CmdError::WrongType)
+    match v {
+        Value::Int(n) => Ok(*n),
+        Value::Str(s) => num::parse_i64(s).ok_or(CmdError::NotInteger),
+        Value::Raw(r) => num::parse_i64(r).ok_or(CmdError::NotInteger),
+        _ => Err(CmdError::WrongType),
     }
 }
 
 /// A string value as a long double (Redis's `getLongDoubleFromObjectOrReply`).
 fn value_as_long_double(v: &Value) -> Result<LongDouble, CmdError> {
-    if let Value::Int(n) = v {
-        Ok(LongDouble::from_i64(*n))
-    } else if let Value::Str(s) = v {
-        LongDouble::parse(s).ok_or(CmdError::NotFloat)
-    } else {
-        Err(CmdError::WrongType)
+    match v {
+        Value::Int(n) => Ok(LongDouble::from_i64(*n)),
+        Value::Str(s) => LongDouble::parse(s).ok_or(CmdError::NotFloat),
+        Value::Raw(r) => LongDouble::parse(r).ok_or(CmdError::NotFloat),
+        _ => Err(CmdError::WrongType),
     }
 }
 
@@ -438,7 +434,7 @@ fn append(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let mut bytes = take_string_bytes(&mut e.value, tail.len());
     bytes.extend_from_slice(tail);
     let total = bytes.len();
-    e.value = Value::from_vec(bytes);
+    e.value = Value::Raw(Box::new(bytes));
     notify_write(ctx, true, "append", key);
     ctx.out.int(total as i64);
     Ok(())
@@ -495,7 +491,7 @@ fn setrange(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         check_string_length(offset, patch.len(), max)?;
         let mut bytes = vec![0u8; offset + patch.len()];
         bytes[offset..].copy_from_slice(patch);
-        shard.set(key, Value::from_vec(bytes), ctx.lru);
+        shard.set(key, Value::Raw(Box::new(bytes)), ctx.lru);
         notify_write(ctx, false, "setrange", key);
         ctx.out.int((offset + patch.len()) as i64);
         return Ok(());
@@ -513,7 +509,7 @@ fn setrange(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     bytes[offset..end].copy_from_slice(patch);
     let total = bytes.len();
-    e.value = Value::from_vec(bytes);
+    e.value = Value::Raw(Box::new(bytes));
     notify_write(ctx, true, "setrange", key);
     ctx.out.int(total as i64);
     Ok(())
