@@ -9,6 +9,7 @@ pub mod bytes;
 pub mod glob;
 pub mod hash;
 pub mod intset;
+pub mod keymap;
 pub mod lcs;
 pub mod list;
 pub mod listpack;

@@ -5,7 +5,7 @@
 //! - a key is in `expires` iff its entry has `has_expire` set;
 //! - an expired key is never returned: every lookup checks the deadline first and deletes the key
 //!   (lazy expiry), counting it in `expired_keys`;
-//! - the map is an `IndexMap` so a random key is O(1) (RANDOMKEY, eviction and expiry sampling)
+//! - the map is a `KeyMap` (a compact IndexMap) so a random key is O(1) (RANDOMKEY, eviction and expiry sampling)
 //!   and SCAN can walk positions. Removal is `swap_remove`, which moves the last entry into the
 //!   hole; SCAN walks positions from high to low so that move never hides an unvisited key;
 //! - the active expiry cycle walks the expires table from `expire_cursor` upwards, wrapping, so
@@ -14,10 +14,8 @@
 
 use super::entry::{Entry, Value};
 use fincache_types::CompactBytes;
-use indexmap::IndexMap;
 
-pub type KeyHasher = foldhash::fast::RandomState;
-pub type KeyMap<V> = IndexMap<CompactBytes, V, KeyHasher>;
+pub use fincache_types::keymap::{KeyHasher, KeyMap};
 
 #[derive(Debug, Default)]
 pub struct Shard {
@@ -144,7 +142,6 @@ impl Shard {
     pub fn set(&mut self, key: &[u8], value: Value, lru: u32) {
         if key.len() <= fincache_types::bytes::INLINE_CAP {
             // Building an inline key costs no allocation, so one probe does insert-or-replace.
-            grow_gently(&mut self.map);
             let (_, old) = self
                 .map
                 .insert_full(CompactBytes::new(key), Entry::new(value, lru));
@@ -159,7 +156,6 @@ impl Shard {
             }
             *e = Entry::new(value, lru);
         } else {
-            grow_gently(&mut self.map);
             self.map
                 .insert(CompactBytes::new(key), Entry::new(value, lru));
         }
@@ -172,7 +168,6 @@ impl Shard {
             e.value = value;
             e.lru = lru;
         } else {
-            grow_gently(&mut self.map);
             self.map
                 .insert(CompactBytes::new(key), Entry::new(value, lru));
         }
@@ -182,12 +177,10 @@ impl Shard {
     pub fn insert_entry(&mut self, key: CompactBytes, mut entry: Entry, expire_at: Option<u64>) {
         entry.has_expire = expire_at.is_some();
         if let Some(at) = expire_at {
-            grow_gently(&mut self.expires);
             self.expires.insert(key.clone(), at);
         } else {
             self.expires.swap_remove(key.as_slice());
         }
-        grow_gently(&mut self.map);
         self.map.insert(key, entry);
     }
 
@@ -216,7 +209,6 @@ impl Shard {
         if let Some(slot) = self.expires.get_mut(key) {
             *slot = at_ms;
         } else {
-            grow_gently(&mut self.expires);
             self.expires.insert(CompactBytes::new(key), at_ms);
         }
         true
@@ -347,18 +339,5 @@ impl Shard {
         std::mem::swap(&mut self.map, &mut other.map);
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.expire_cursor, &mut other.expire_cursor);
-    }
-}
-
-/// Makes room for one more key, growing by a quarter instead of IndexMap's default.
-///
-/// IndexMap grows its entries vector to the capacity of its index table, which can be nearly
-/// twice the number of keys; the entries are most of the keyspace's memory (64 bytes per short
-/// key), so that default would cost up to 60 bytes per key of slack. Growing by 25% keeps the
-/// slack near 12% for an amortised extra copy per element.
-#[inline]
-fn grow_gently<V>(map: &mut KeyMap<V>) {
-    if map.len() == map.capacity() {
-        map.reserve_exact((map.len() / 4).max(8));
     }
 }
