@@ -5,6 +5,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bitfield;
+pub mod bitmap;
 pub mod bytes;
 pub mod glob;
 pub mod hash;
@@ -12,7 +14,6 @@ pub mod intset;
 pub mod keymap;
 pub mod lcs;
 pub mod list;
-pub mod listpack;
 pub mod longdouble;
 pub mod num;
 pub mod packed;

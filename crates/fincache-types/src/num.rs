@@ -52,7 +52,12 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
             if lower.contains("nan") || lower.contains("inf") {
                 return None;
             }
-            text.parse::<f64>().ok()?
+            let v = text.parse::<f64>().ok()?;
+            // strtod reports overflow (`1e400`) as ERANGE, which Redis refuses.
+            if v.is_infinite() {
+                return None;
+            }
+            v
         }
     };
     if v.is_nan() {
@@ -75,5 +80,6 @@ mod tests {
         assert_eq!(parse_f64(b" 1"), None);
         assert_eq!(parse_f64(b"1e3"), Some(1000.0));
         assert_eq!(parse_f64(b"abc"), None);
+        assert_eq!(parse_f64(b"1e400"), None);
     }
 }

@@ -1,9 +1,8 @@
 //! `PackedList`: a short sequence of byte strings in one exact-size heap block.
 //!
-//! The small form of hashes (field, value, field, value …) and sets. Unlike
-//! [`Listpack`](crate::listpack::Listpack), which keeps a growable `Vec` and its count beside it
-//! (32 bytes plus the buffer), a `PackedList` is a bare `Box<[u8]>` (16 bytes, no spare
-//! capacity) holding its own count, so a collection value can hold it inline and a small hash
+//! The small form of hashes (field, value, field, value …) and sets. Unlike a growable `Vec`
+//! with its count beside it (32 bytes plus the buffer), a `PackedList` is a bare `Box<[u8]>`
+//! (16 bytes, no spare capacity) holding its own count, so a collection value can hold it inline and a small hash
 //! costs one allocation of just its bytes, as a Redis listpack does. Every change reallocates
 //! the block to its exact new size, as Redis's listpack does; owners keep the lists short
 //! (the `*-max-listpack-*` thresholds) and convert to a hash table beyond them.
