@@ -14,6 +14,7 @@ pub mod intset;
 pub mod keymap;
 pub mod lcs;
 pub mod list;
+pub mod listpack;
 pub mod longdouble;
 pub mod num;
 pub mod packed;
