@@ -89,7 +89,12 @@ class Server:
 
 def start_fincache(pin):
     port = free_port()
-    return Server("fincache", [FINCACHE, "--port", str(port)], port, pin)
+    # The HTTP API on a free port of its own, unthrottled, for bench_http.
+    http_port = free_port()
+    s = Server("fincache", [FINCACHE, "--port", str(port), "--api-port", str(http_port),
+                            "--api-rate-limit", "0"], port, pin)
+    s.http_port = http_port
+    return s
 
 
 def start_redis(pin):
@@ -148,6 +153,79 @@ def bench_throughput(args, servers):
     return results
 
 
+# The HTTP API under wrk: route name, wrk Lua script. Keys are the preloaded key:%012d ones.
+HTTP_WORKLOADS = [
+    ("GET /api/v1/keys/{key}",
+     'request = function()\n'
+     '  return wrk.format("GET", string.format("/api/v1/keys/key:%012d", math.random(0, 99999)))\n'
+     'end\n'),
+    ("POST /api/v1/command (GET)",
+     'wrk.method = "POST"\n'
+     'wrk.headers["Content-Type"] = "application/json"\n'
+     'request = function()\n'
+     '  local body = string.format(\'{"args":["GET","key:%012d"]}\', math.random(0, 99999))\n'
+     '  return wrk.format(nil, "/api/v1/command", nil, body)\n'
+     'end\n'),
+]
+
+
+def ensure_wrk():
+    """wrk from Debian's package; installed when missing (as root), else None."""
+    import shutil
+    if shutil.which("wrk") is None and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], stdout=subprocess.DEVNULL)
+    return shutil.which("wrk")
+
+
+def parse_wrk(out):
+    """Requests/sec and the 50%/99% latencies (ms) from `wrk --latency` output."""
+    def ms(text):
+        for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+            if text.endswith(unit):
+                return float(text[: -len(unit)]) * factor
+        return float("nan")
+    rps, p50, p99 = float("nan"), float("nan"), float("nan")
+    for line in out.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            rps = float(parts[1])
+        elif len(parts) == 2 and parts[0] == "50%":
+            p50 = ms(parts[1])
+        elif len(parts) == 2 and parts[0] == "99%":
+            p99 = ms(parts[1])
+    return rps, p50, p99
+
+
+def bench_http(args, server):
+    """Runs each HTTP workload with wrk (1 thread, 50 connections) against FinCache's HTTP
+    port, median of the rounds. Returns [(route, req/s, p50 ms, p99 ms)], or None without wrk."""
+    wrk = ensure_wrk()
+    if wrk is None:
+        print("  wrk is missing: no HTTP rows (apt-get install wrk)", file=sys.stderr)
+        return None
+    seconds = 2 if args.quick else 8
+    prefix = ["taskset", "-c", "1"] if args.pin else []
+    rows = []
+    for name, script in HTTP_WORKLOADS:
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+            f.write(script)
+            path = f.name
+        try:
+            runs = []
+            for _ in range(max(1, args.rounds // 2)):
+                out = subprocess.run(prefix + [wrk, "-t1", "-c50", f"-d{seconds}s", "--latency",
+                                               "-s", path, f"http://127.0.0.1:{server.http_port}"],
+                                     capture_output=True, text=True, check=True).stdout
+                if "Non-2xx" in out:
+                    raise RuntimeError(f"wrk saw error responses for {name}:\n{out}")
+                runs.append(parse_wrk(out))
+        finally:
+            os.unlink(path)
+        rows.append((name,) + tuple(statistics.median(r[i] for r in runs) for i in range(3)))
+        print(f"  done: HTTP {name}", file=sys.stderr)
+    return rows
+
+
 def bench_memory(args):
     rows = []
     keys = MEMORY_KEYS // 10 if args.quick else MEMORY_KEYS
@@ -190,6 +268,7 @@ def main():
         for s in servers.values():
             preload(s, 100_000, 64)
         results = bench_throughput(args, servers)
+        http_rows = bench_http(args, servers["fincache"])
     finally:
         for s in servers.values():
             s.stop()
@@ -200,6 +279,15 @@ def main():
     for (name, f, r, ratio, f50, r50, f99, r99, fc, rc) in results:
         print(f"| {name} | {f:,.0f} | {r:,.0f} | **{ratio:.2f}x** | {f50:.3f} / {r50:.3f} | "
               f"{f99:.3f} / {r99:.3f} | {fc:,.0f} / {rc:,.0f} |")
+    if http_rows:
+        resp_get = next((r for r in results if r[0] == "GET -c50 -P1"), None)
+        print("\n## HTTP API (wrk -t1 -c50; same FinCache process and run)\n")
+        print("| route | HTTP req/s | p50 ms | p99 ms | RESP GET -c50 -P1 ops/s | HTTP/RESP |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for name, rps, p50, p99 in http_rows:
+            resp = f"{resp_get[1]:,.0f}" if resp_get else "n/a"
+            ratio = f"{rps / resp_get[1]:.2f}x" if resp_get else "n/a"
+            print(f"| {name} | {rps:,.0f} | {p50:.3f} | {p99:.3f} | {resp} | {ratio} |")
     if not args.skip_memory:
         keys, rows = bench_memory(args)
         print(f"\n## Resident memory after loading {keys:,} keys (16-byte keys and values)\n")

@@ -6,11 +6,13 @@
 pub mod client;
 pub mod cmd;
 pub mod config;
+pub mod http;
 pub mod latency;
 pub mod logging;
 pub mod monitor;
 pub mod net;
 pub mod notify;
+pub mod persist;
 pub mod pubsub;
 pub mod script;
 pub mod server;
@@ -26,7 +28,22 @@ use std::time::Duration;
 /// Binds the listeners and runs the server until it is asked to stop.
 pub async fn run(config: config::Config) -> anyhow::Result<()> {
     let listeners = net::listener::bind(&config.bind, config.port).await?;
+    // The HTTP API (`api-enabled`): bound before serving, so a busy port fails the start.
+    let http_listeners = if config.api_enabled {
+        http::bind(&config).await?
+    } else {
+        Vec::new()
+    };
     let server = Server::new(config);
+    let _http_tasks = http::spawn(&server, http_listeners);
+    // The snapshot loads before any RESP connection is accepted (connections wait in the
+    // backlog meanwhile), so no command can see a half-loaded keyspace.
+    {
+        let server = server.clone();
+        tokio::task::spawn_blocking(move || persist::load_at_startup(&server))
+            .await?
+            .map_err(|e| anyhow::anyhow!("loading the RDB snapshot failed: {e}"))?;
+    }
     for l in &listeners {
         tracing::info!(addr = %l.local_addr()?, "accepting RESP connections");
     }
@@ -43,6 +60,19 @@ pub async fn run(config: config::Config) -> anyhow::Result<()> {
     }
     // Give connection tasks a moment to flush their last replies.
     tokio::time::sleep(Duration::from_millis(50)).await;
+    // A stop by signal saves when save points are configured, as Redis (SHUTDOWN saved
+    // already, or was told NOSAVE).
+    if !server
+        .persist
+        .shutdown_handled
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && persist::has_save_points(&server)
+    {
+        let s = server.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || persist::save(&s)).await {
+            tracing::warn!(error = %e, "saving the final snapshot failed");
+        }
+    }
     tracing::info!("FinCache is now ready to exit, bye bye...");
     Ok(())
 }
@@ -54,9 +84,11 @@ async fn cron(server: Arc<Server>) {
         tokio::time::sleep(Duration::from_millis(1000 / u64::from(hz))).await;
         server.tick_clock();
         store::expire::active_expire_cycle(&server, hz);
+        store::evict::cron(&server);
         // `expired` events and tracking invalidations of the keys active expiry removed.
         notify::drain_all_expired(&server);
         stats::cron_sample(&server);
+        persist::cron_check(&server);
     }
 }
 

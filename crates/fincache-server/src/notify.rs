@@ -21,6 +21,10 @@
 //!
 //! ORDER: no shard lock is held while publishing; each drain locks one shard at a time.
 //!
+//! COMPAT: each client's events are published in the order its commands ran, but events that
+//! two clients raise on the same key at the same moment may be published in the other order
+//! than the writes took effect (Redis, single-threaded, publishes in execution order).
+//!
 //! [`ExecCtx::notify`]: crate::cmd::ExecCtx::notify
 //! [`Shard::set_record_expired`]: crate::store::Shard::set_record_expired
 
@@ -204,7 +208,8 @@ pub fn hooks_wanted(ctx: &ExecCtx<'_>) -> bool {
 pub fn after_command(ctx: &mut ExecCtx<'_>, cmd: CommandRef, argv: &[&[u8]], ok: bool) {
     let server = ctx.server;
     let flags = cmd.spec.flags;
-    let keyed = (flags.has(Flags::WRITE) || flags.has(Flags::READONLY)) && !flags.has(Flags::PUBSUB);
+    let keyed =
+        (flags.has(Flags::WRITE) || flags.has(Flags::READONLY)) && !flags.has(Flags::PUBSUB);
     if keyed && server.notify.logging_expired() {
         let db = ctx.client.db;
         if flags.has(Flags::EXCLUSIVE) {
@@ -307,7 +312,10 @@ mod tests {
         assert_eq!(parse_flags("KEA") & bits::ALL, bits::ALL);
         assert_eq!(parse_flags("A") & bits::KEY_MISS, 0);
         assert_eq!(parse_flags("A") & bits::NEW, 0);
-        assert_eq!(parse_flags("Egx$"), bits::KEYEVENT | bits::GENERIC | bits::EXPIRED | bits::STRING);
-        assert_eq!(parse_flags("Km") , bits::KEYSPACE | bits::KEY_MISS);
+        assert_eq!(
+            parse_flags("Egx$"),
+            bits::KEYEVENT | bits::GENERIC | bits::EXPIRED | bits::STRING
+        );
+        assert_eq!(parse_flags("Km"), bits::KEYSPACE | bits::KEY_MISS);
     }
 }

@@ -54,6 +54,15 @@ pub struct Server {
     pub notify: crate::notify::Notifier,
     /// Client-side caching (CLIENT TRACKING).
     pub tracking: crate::tracking::Tracking,
+    /// Set while a snapshot or AOF is being loaded at start-up: the HTTP `/ready` check answers
+    /// 503 meanwhile (persistence sets and clears it around loading).
+    pub loading: std::sync::atomic::AtomicBool,
+    /// The HTTP API's own counters (requests by route and status, for `/metrics`).
+    pub http: crate::http::HttpStats,
+    /// Snapshot bookkeeping: LASTSAVE, INFO persistence, the cron's save points.
+    pub persist: crate::persist::PersistState,
+    /// `maxmemory`: eviction settings, the cached used-memory reading, the eviction pool.
+    pub evict: crate::store::evict::Eviction,
 }
 
 impl Server {
@@ -88,8 +97,14 @@ impl Server {
             client_pause: crate::client::ClientPause::default(),
             blocking: crate::store::blocking::Blocking::default(),
             scripting: crate::script::Scripting::new(),
+            loading: std::sync::atomic::AtomicBool::new(false),
+            http: crate::http::HttpStats::default(),
+            persist: crate::persist::PersistState::default(),
+            evict: crate::store::evict::Eviction::default(),
         });
         crate::notify::refresh(&server);
+        server.evict.refresh(&server.config.read());
+        server.tick_clock();
         server
     }
 
@@ -102,7 +117,13 @@ impl Server {
             .refresh(c.slowlog_log_slower_than, c.slowlog_max_len);
         self.latency.refresh(c.latency_monitor_threshold);
         self.pubsub.set_output_limits(c.client_output_buffer_limit);
+        let lfu_before = self.evict.clock_flag();
+        self.evict.refresh(&c);
         drop(c);
+        if self.evict.clock_flag() != lfu_before {
+            // The policy moved between LRU and LFU: the clock's flag follows at once.
+            self.tick_clock();
+        }
         // Keyspace notifications (and the expired-key logs they may need).
         crate::notify::refresh(self);
     }
@@ -112,10 +133,12 @@ impl Server {
         self.lru_clock.load(Ordering::Relaxed)
     }
 
-    /// Called by the cron: refreshes the LRU clock.
+    /// Called by the cron: refreshes the LRU clock (seconds since start, plus
+    /// `store::evict::LFU_FLAG` under an LFU policy).
     pub fn tick_clock(&self) {
+        let secs = self.started.elapsed().as_secs() as u32 & !crate::store::evict::LFU_FLAG;
         self.lru_clock
-            .store(self.started.elapsed().as_secs() as u32, Ordering::Relaxed);
+            .store(secs | self.evict.clock_flag(), Ordering::Relaxed);
     }
 
     pub fn request_shutdown(&self) {

@@ -171,9 +171,25 @@ pub struct CommandStat {
     pub usec: AtomicU64,
     pub rejected_calls: AtomicU64,
     pub failed_calls: AtomicU64,
+    /// Calls by duration: `duration_buckets[i]` counts calls that took at most
+    /// [`DURATION_BUCKETS_USEC`]`[i]` µs (and more than the bucket before); the last slot counts
+    /// slower calls. Prometheus's `fincache_command_duration_seconds` histogram.
+    pub duration_buckets: [AtomicU64; DURATION_BUCKETS_USEC.len() + 1],
 }
 
+/// Upper bounds (µs) of the command duration histogram buckets.
+pub const DURATION_BUCKETS_USEC: [u64; 12] = [
+    5, 10, 25, 50, 100, 250, 500, 1_000, 5_000, 25_000, 100_000, 1_000_000,
+];
+
 impl CommandStat {
+    /// Counts one call's duration in its histogram bucket (one relaxed atomic add).
+    #[inline]
+    pub fn observe_usec(&self, usec: u64) {
+        let i = DURATION_BUCKETS_USEC.partition_point(|&bound| bound < usec);
+        self.duration_buckets[i].fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn reset(&self) {
         for c in [
             &self.calls,
@@ -182,6 +198,9 @@ impl CommandStat {
             &self.failed_calls,
         ] {
             c.store(0, Ordering::Relaxed);
+        }
+        for b in &self.duration_buckets {
+            b.store(0, Ordering::Relaxed);
         }
     }
 }

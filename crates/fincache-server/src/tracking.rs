@@ -1,7 +1,8 @@
 //! Server-assisted client-side caching (CLIENT TRACKING), as Redis 7's `tracking.c`.
 //!
-//! - **Default mode**: after a read-only command of a tracking client, the keys it named (the
-//!   command table's key positions) are remembered in the tracking table, key → client ids.
+//! - **Default mode**: for a read-only command of a tracking client, the keys it names (the
+//!   command table's key positions) are remembered (before it reads them, see
+//!   [`before_command`]) in the tracking table, key → client ids.
 //!   The next write to such a key by anyone sends each remembered client one invalidation
 //!   message `["invalidate", [key]]` and forgets the key (a client must read it again to be
 //!   told again). OPTIN tracks only the command right after `CLIENT CACHING YES`; OPTOUT tracks
@@ -49,6 +50,10 @@ pub const MAX_TRACKED_KEYS: usize = 1_000_000;
 const TABLE_SHARDS: usize = 16;
 
 type Hasher = foldhash::fast::RandomState;
+/// One shard of the tracking table: key → ids of the clients that may cache it.
+type KeyTable = HashMap<Box<[u8]>, Vec<u64>, Hasher>;
+/// The receivers of one BCAST prefix and the keys to tell them about.
+type Broadcast<'k> = (Vec<Arc<ClientHandle>>, Vec<&'k [u8]>);
 
 /// What CLIENT TRACKING ON asked for (validated by the command).
 #[derive(Debug, Default, Clone)]
@@ -74,7 +79,7 @@ pub struct ClientTracking {
 /// The server's tracking state.
 pub struct Tracking {
     clients: AtomicUsize,
-    table: Box<[Mutex<HashMap<Box<[u8]>, Vec<u64>, Hasher>>]>,
+    table: Box<[Mutex<KeyTable>]>,
     keys: AtomicUsize,
     items: AtomicUsize,
     /// BCAST prefix → its clients.
@@ -122,7 +127,7 @@ impl Tracking {
         self.prefixes.read().len()
     }
 
-    fn shard(&self, key: &[u8]) -> &Mutex<HashMap<Box<[u8]>, Vec<u64>, Hasher>> {
+    fn shard(&self, key: &[u8]) -> &Mutex<KeyTable> {
         &self.table[crate::store::Db::shard_index(key) % TABLE_SHARDS]
     }
 }
@@ -187,6 +192,8 @@ pub fn disable(server: &Server, client: &mut ClientState) {
         }
     }
     if flags & flag::TRACKING != 0 {
+        // The client's keys stay in the table (as in Redis): clearing it here could race with
+        // another client remembering a key, which would then never be invalidated.
         t.clients.fetch_sub(1, Ordering::Relaxed);
         for bit in [
             flag::TRACKING,
@@ -203,18 +210,31 @@ pub fn disable(server: &Server, client: &mut ClientState) {
     }
 }
 
+/// The dispatcher's hook before a command runs, while someone tracks: remembers the keys a
+/// read-only command of this (default mode) client names.
+///
+/// ORDER: keys are remembered *before* they are read, and invalidated *after* they are written,
+/// so a write racing with a read on another thread is never missed: either the writer finds
+/// the reader in the table and tells it, or the write happened before the remembering, hence
+/// before the read, which then sees the new value. (Remembering after the read, as
+/// single-threaded Redis does, would let such a client cache a stale value for good.)
+pub fn before_command(ctx: &ExecCtx<'_>, cmd: CommandRef, argv: &[&[u8]]) {
+    let flags = cmd.spec.flags;
+    // Shard channels are keys to the table, not to caches (Redis skips them too).
+    if flags.has(Flags::READONLY) && !flags.has(Flags::PUBSUB) {
+        remember(ctx.server, ctx.client, cmd, argv);
+    }
+}
+
 /// The dispatcher's hook after a command ran, while someone tracks: invalidates the keys a
-/// successful write command names, remembers the keys a read-only command of this (default
-/// mode) client names, and ends a CLIENT CACHING that applied to this command.
+/// successful write command names, and ends a CLIENT CACHING that applied to this command.
 // COMPAT: Redis invalidates a key when a command actually modifies it; FinCache invalidates
 // every key a successful write command names (a SET NX that did not set still invalidates).
 // Clients only re-read a value they could have kept, never keep a stale one.
 pub fn after_command(ctx: &mut ExecCtx<'_>, cmd: CommandRef, argv: &[&[u8]], ok: bool) {
     let server = ctx.server;
     let flags = cmd.spec.flags;
-    if flags.has(Flags::PUBSUB) {
-        // Shard channels are keys to the table, not to caches (Redis skips them too).
-    } else if ok && flags.has(Flags::WRITE) {
+    if ok && flags.has(Flags::WRITE) && !flags.has(Flags::PUBSUB) {
         let keys: Vec<&[u8]> = written_positions(cmd, argv)
             .into_iter()
             .filter_map(|i| argv.get(i).copied())
@@ -222,8 +242,6 @@ pub fn after_command(ctx: &mut ExecCtx<'_>, cmd: CommandRef, argv: &[&[u8]], ok:
         if !keys.is_empty() {
             invalidate(server, Some(&ctx.client.handle), &keys, true);
         }
-    } else if flags.has(Flags::READONLY) {
-        remember(server, ctx.client, cmd, argv);
     }
     // CLIENT CACHING applies to the next command only; CLIENT commands keep it.
     let is_client_cmd = cmd.parent.is_some_and(|p| p.name == "client");
@@ -335,7 +353,7 @@ fn broadcast(server: &Server, writer: Option<&ClientHandle>, keys: &[&[u8]]) {
     if table.is_empty() {
         return;
     }
-    let mut sends: Vec<(Vec<Arc<ClientHandle>>, Vec<&[u8]>)> = Vec::new();
+    let mut sends: Vec<Broadcast<'_>> = Vec::new();
     for (prefix, clients) in table.iter() {
         let mut matched: Vec<&[u8]> = keys
             .iter()
@@ -376,6 +394,11 @@ pub fn invalidate_all(server: &Server) {
             send(server, &h, Payload::All);
         }
     }
+    clear_table(t);
+}
+
+/// Empties the tracking table.
+fn clear_table(t: &Tracking) {
     for shard in t.table.iter() {
         let mut s = shard.lock();
         t.keys.fetch_sub(s.len(), Ordering::Relaxed);
@@ -410,8 +433,10 @@ fn send(server: &Server, target: &ClientHandle, payload: Payload<'_>) {
             None => {
                 target.set_flag(flag::TRACKING_BROKEN_REDIR, true);
                 if target.resp.load(Ordering::Relaxed) == 3 {
-                    let mut out = ReplyEncoder::new(fincache_resp::Protocol::Resp3);
-                    out.buf.clear();
+                    let mut out = ReplyEncoder {
+                        buf: Vec::with_capacity(48),
+                        proto: fincache_resp::Protocol::Resp3,
+                    };
                     out.push_len(2);
                     out.bulk(b"tracking-redir-broken");
                     out.int(i64::try_from(redirect).unwrap_or(i64::MAX));

@@ -85,8 +85,9 @@ fn waiters_are_served_in_the_order_they_blocked() {
         waiters.push(w);
     }
     // CLIENT LIST shows them with flag b.
-    let Reply::Verbatim(_, list) = admin.cmd(&["CLIENT", "LIST"]) else {
-        panic!("CLIENT LIST");
+    let list = match admin.cmd(&["CLIENT", "LIST"]) {
+        Reply::Verbatim(_, text) | Reply::Bulk(text) => text,
+        other => panic!("CLIENT LIST: {other:?}"),
     };
     let list = String::from_utf8(list).unwrap();
     assert_eq!(list.matches(" flags=b ").count(), 3, "{list}");
@@ -360,6 +361,25 @@ fn blocking_is_denied_inside_multi() {
             pair("k", "v")
         ])
     );
+    // Pushes inside a transaction serve waiters once EXEC is done: the waiter sees the list
+    // as the whole transaction left it.
+    let mut admin = connect(&server);
+    let mut w = connect(&server);
+    w.send(&["BLPOP", "w", "0"]).unwrap();
+    wait_blocked(&mut admin, 1);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["RPUSH", "w", "a"]);
+    c.cmd(&["LPUSH", "w", "b"]);
+    c.cmd(&["LLEN", "w"]);
+    assert_eq!(
+        c.cmd(&["EXEC"]),
+        Reply::Array(vec![Reply::Int(1), Reply::Int(2), Reply::Int(2)])
+    );
+    assert_eq!(read(&mut w), pair("w", "b"));
+    assert_eq!(
+        c.cmd(&["LRANGE", "w", "0", "-1"]),
+        Reply::Array(vec![bulk("a")])
+    );
 }
 
 /// Waiters timing out after 1–10 ms and being unblocked by CLIENT UNBLOCK while a pusher
@@ -435,4 +455,47 @@ fn no_element_is_lost_when_timeouts_race_pushes() {
     received.sort_by_key(|v| v.parse::<usize>().unwrap());
     let want: Vec<String> = (0..PUSHES).map(|i| i.to_string()).collect();
     assert_eq!(received, want);
+}
+
+/// A served waiter's command raises its keyspace events after the push that woke it, as in
+/// Redis; compared with `redis-server` when it is installed.
+#[test]
+fn served_commands_raise_their_events_after_the_push() {
+    let run = |port: u16| -> Vec<Reply> {
+        let mut admin = RawConn::connect(port).expect("connect");
+        let mut sub = RawConn::connect(port).expect("connect");
+        admin.cmd(&["CONFIG", "SET", "notify-keyspace-events", "Egl"]);
+        sub.cmd(&["PSUBSCRIBE", "__keyevent@0__:*"]);
+        let mut w1 = RawConn::connect(port).expect("connect");
+        let mut w2 = RawConn::connect(port).expect("connect");
+        w1.send(&["BLMOVE", "k", "d", "LEFT", "RIGHT", "0"])
+            .unwrap();
+        wait_blocked(&mut admin, 1);
+        w2.send(&["BLPOP", "d", "0"]).unwrap();
+        wait_blocked(&mut admin, 2);
+        admin.cmd(&["RPUSH", "k", "v"]);
+        assert_eq!(read(&mut w1), bulk("v"));
+        assert_eq!(read(&mut w2), pair("d", "v"));
+        admin.cmd(&["RPUSH", "end", "x"]);
+        let mut events = Vec::new();
+        loop {
+            let Reply::Array(mut parts) = read(&mut sub) else {
+                panic!("not a pmessage");
+            };
+            let key = parts.pop().expect("key");
+            let channel = parts.pop().expect("channel");
+            if key == bulk("end") {
+                return events;
+            }
+            events.push(Reply::Array(vec![channel, key]));
+        }
+    };
+    let server = TestServer::fincache();
+    let ours = run(server.port);
+    let names: Vec<String> = ours.iter().map(support::show_reply).collect();
+    // rpush k, then the BLMOVE: rpush d, lpop k, del k, then the BLPOP it woke: lpop d, del d.
+    assert_eq!(ours.len(), 6, "{names:?}");
+    if let Some(redis) = TestServer::redis() {
+        assert_eq!(ours, run(redis.port), "{names:?}");
+    }
 }

@@ -186,7 +186,7 @@ fn defaults_read_back() {
             "client-output-buffer-limit",
             "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
         ),
-        ("api-enabled", "no"),
+        ("api-enabled", "yes"),
     ] {
         assert_eq!(get(&mut c, name), want, "{name}");
     }
@@ -324,7 +324,6 @@ fn features_not_available_yet_are_refused() {
         &[("FINCACHE_SAVE", "60 1")],
         &["save rules", "FINCACHE_SAVE"],
     );
-    assert_fails(&["--maxmemory", "1gb"], &[], &["maxmemory above 0"]);
     assert_fails(&["--io-threads", "4"], &[], &["io-threads must be 1"]);
     assert_fails(
         &["--daemonize", "yes"],
@@ -341,12 +340,6 @@ fn features_not_available_yet_are_refused() {
         &[],
         &["snapshot-enabled yes", "store.snapshot_enabled"],
     );
-    let api = write_file(dir.path(), "api.yaml", "api:\n  enabled: true\n");
-    assert_fails(
-        &["--config", api.to_str().unwrap()],
-        &[],
-        &["api-enabled yes"],
-    );
     // A later layer switching the feature off again is fine.
     let port = free_port();
     let fin = start(
@@ -357,7 +350,6 @@ fn features_not_available_yet_are_refused() {
     let mut c = fin.conn();
     for (name, value, words) in [
         ("appendonly", "yes", "appendonly yes is not available yet"),
-        ("maxmemory", "1gb", "maxmemory above 0 is not available yet"),
         ("save", "3600 1", "save rules is not available yet"),
         (
             "snapshot-enabled",

@@ -319,3 +319,56 @@ fn matches_redis_on_large_hashes() {
         text(&mut r, &["OBJECT", "ENCODING", "h"])
     );
 }
+
+/// The keyspace events (`event key`, in order) that running `script` publishes on `server`.
+fn events_of(port: u16, script: &[&[&str]]) -> Vec<String> {
+    let mut cmd = RawConn::connect(port).unwrap();
+    cmd.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+    cmd.cmd(&["FLUSHALL"]);
+    let mut sub = RawConn::connect(port).unwrap();
+    sub.cmd(&["PSUBSCRIBE", "__keyevent@0__:*"]);
+    for argv in script {
+        cmd.cmd(argv);
+    }
+    cmd.cmd(&["PING"]);
+    sub.set_read_timeout(std::time::Duration::from_millis(300));
+    let mut events = Vec::new();
+    while let Ok(Reply::Array(msg)) = sub.read_reply() {
+        if let [_, _, Reply::Bulk(channel), Reply::Bulk(key)] = msg.as_slice() {
+            let channel = String::from_utf8_lossy(channel);
+            let event = channel.rsplit(':').next().unwrap_or_default().to_string();
+            events.push(format!("{event} {}", String::from_utf8_lossy(key)));
+        }
+    }
+    events
+}
+
+#[test]
+fn keyspace_events_match_redis() {
+    let Some(redis) = TestServer::redis() else {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    };
+    let server = TestServer::fincache();
+    let script: &[&[&str]] = &[
+        &["HSET", "h", "a", "1", "b", "2"],
+        &["HSET", "h", "a", "3"],
+        &["HSETNX", "h", "a", "x"],
+        &["HSETNX", "h", "c", "x"],
+        &["HSETNX", "n1", "f", "v"],
+        &["HMSET", "n2", "f", "v"],
+        &["HINCRBY", "h", "cnt", "2"],
+        &["HINCRBY", "h", "a", "1"],
+        &["HINCRBY", "h", "c", "1"],
+        &["HINCRBYFLOAT", "n3", "f", "1.5"],
+        &["HDEL", "h", "zz"],
+        &["HDEL", "h", "a", "b"],
+        &["HDEL", "n1", "f"],
+        &["HGET", "missing", "f"],
+        &["HGETALL", "missing"],
+        &["HLEN", "h"],
+    ];
+    let theirs = events_of(redis.port, script);
+    assert!(theirs.len() > 10, "redis published {theirs:?}");
+    assert_eq!(events_of(server.port, script), theirs);
+}

@@ -14,7 +14,7 @@ mod support;
 use fincache_resp::Reply;
 use support::{same_reply, show_reply, RawConn, RawError, TestServer};
 
-const DEFAULT_SEED: u64 = 0x11_57_5EED;
+const DEFAULT_SEED: u64 = 0x1157_5EED;
 const DEFAULT_OPS: usize = 4000;
 const KEYS: &[&str] = &["l0", "l1", "l2", "{t}a", "{t}b"];
 

@@ -89,7 +89,9 @@ fn member(r: &mut Rng) -> String {
 
 fn lex_member(r: &mut Rng) -> String {
     let len = r.range(0, 3) as usize;
-    (0..len).map(|_| (b'a' + r.below(5) as u8) as char).collect()
+    (0..len)
+        .map(|_| (b'a' + r.below(5) as u8) as char)
+        .collect()
 }
 
 fn score(r: &mut Rng) -> String {
@@ -191,9 +193,17 @@ fn generate(name: &str, r: &mut Rng) -> Op {
             a.extend([key(r), score(r), member(r)]);
         }
         "zrem" => {
-            a.push(if r.chance(15) { s(r.pick(LEX_KEYS)) } else { key(r) });
+            a.push(if r.chance(15) {
+                s(r.pick(LEX_KEYS))
+            } else {
+                key(r)
+            });
             for _ in 0..r.range(1, 4) {
-                a.push(if r.chance(20) { lex_member(r) } else { member(r) });
+                a.push(if r.chance(20) {
+                    lex_member(r)
+                } else {
+                    member(r)
+                });
             }
         }
         "zcard" => a.push(key(r)),
@@ -481,7 +491,12 @@ fn random_sorted_set_ops_match_redis() {
     ];
     for cmd in setup {
         let (f, r) = pairs[0].both(cmd);
-        assert!(agree(Compare::Exact, &f, &r), "setup {cmd:?}: {} vs {}", show(&f), show(&r));
+        assert!(
+            agree(Compare::Exact, &f, &r),
+            "setup {cmd:?}: {} vs {}",
+            show(&f),
+            show(&r)
+        );
     }
     let total: u64 = GENERATORS.iter().map(|g| g.1).sum();
     let mut rng = Rng(seed);
@@ -512,7 +527,11 @@ fn random_sorted_set_ops_match_redis() {
                 "#{i} {shown}\n      fincache: {}\n      redis:    {}\n      before:\n        {}",
                 show(&f),
                 show(&r),
-                history.iter().cloned().collect::<Vec<_>>().join("\n        ")
+                history
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n        ")
             ));
             if mismatches.len() > 20 {
                 break;
@@ -532,7 +551,9 @@ fn random_sorted_set_ops_match_redis() {
             history.pop_front();
         }
     }
-    println!("{errors} of {ops} replies were errors; OBJECT ENCODING saw skiplist {skiplists} times");
+    println!(
+        "{errors} of {ops} replies were errors; OBJECT ENCODING saw skiplist {skiplists} times"
+    );
     // The final contents and encodings, key by key.
     for k in KEYS.iter().chain(LEX_KEYS).chain(&["dst"]) {
         for cmd in [

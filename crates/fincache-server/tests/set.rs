@@ -289,3 +289,63 @@ fn resp3_reply_types() {
         Reply::Array(vec![Reply::Int(1), Reply::Int(0)])
     );
 }
+
+/// The keyspace events (`event key`, in order) that running `script` publishes on `server`.
+fn events_of(port: u16, script: &[&[&str]]) -> Vec<String> {
+    let mut cmd = RawConn::connect(port).unwrap();
+    cmd.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+    cmd.cmd(&["FLUSHALL"]);
+    let mut sub = RawConn::connect(port).unwrap();
+    sub.cmd(&["PSUBSCRIBE", "__keyevent@0__:*"]);
+    for argv in script {
+        cmd.cmd(argv);
+    }
+    cmd.cmd(&["PING"]);
+    sub.set_read_timeout(std::time::Duration::from_millis(300));
+    let mut events = Vec::new();
+    while let Ok(Reply::Array(msg)) = sub.read_reply() {
+        if let [_, _, Reply::Bulk(channel), Reply::Bulk(key)] = msg.as_slice() {
+            let channel = String::from_utf8_lossy(channel);
+            let event = channel.rsplit(':').next().unwrap_or_default().to_string();
+            events.push(format!("{event} {}", String::from_utf8_lossy(key)));
+        }
+    }
+    events
+}
+
+#[test]
+fn keyspace_events_match_redis() {
+    let Some(redis) = TestServer::redis() else {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    };
+    let server = TestServer::fincache();
+    let script: &[&[&str]] = &[
+        &["SADD", "s", "1", "2", "3"],
+        &["SADD", "s", "3"],
+        &["SADD", "s", "4"],
+        &["SREM", "s", "9"],
+        &["SREM", "s", "1"],
+        &["SADD", "t", "x"],
+        &["SMOVE", "t", "u", "x"],
+        &["SMOVE", "s", "u", "2"],
+        &["SMOVE", "s", "u", "99"],
+        &["SPOP", "s", "0"],
+        &["SINTERSTORE", "d", "s", "s"],
+        &["SINTERSTORE", "d", "s", "missing"],
+        &["SINTERSTORE", "d", "s", "missing"],
+        &["SUNIONSTORE", "d", "s", "u"],
+        &["SUNIONSTORE", "d", "s", "u"],
+        &["SDIFFSTORE", "d", "s", "s"],
+        &["SADD", "one", "m"],
+        &["SPOP", "one"],
+        &["SADD", "two", "m", "n"],
+        &["SPOP", "two", "5"],
+        &["SMEMBERS", "missing"],
+        &["SISMEMBER", "u", "x"],
+        &["SREM", "u", "x", "2"],
+    ];
+    let theirs = events_of(redis.port, script);
+    assert!(theirs.len() > 10, "redis published {theirs:?}");
+    assert_eq!(events_of(server.port, script), theirs);
+}

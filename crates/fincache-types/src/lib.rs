@@ -18,6 +18,7 @@ pub mod listpack;
 pub mod longdouble;
 pub mod num;
 pub mod packed;
+pub mod pqsort;
 pub mod scan;
 pub mod set;
 pub mod set_ops;

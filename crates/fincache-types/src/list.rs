@@ -253,13 +253,32 @@ impl Node {
 
     fn insert(&mut self, index: usize, v: &[u8]) {
         let pos = self.offset_of(index.min(self.count));
-        self.reserve(encoded_len(v.len()));
+        let n = encoded_len(v.len());
+        self.reserve(n);
         if pos == self.buf.len() {
             put_varint(&mut self.buf, v.len());
             self.buf.extend_from_slice(v);
             put_backlen(&mut self.buf, varint_len(v.len()) + v.len());
         } else {
-            self.buf.splice(pos..pos, Node::encode(v));
+            // Open a gap and write the entry into it (no temporary buffer: LPUSH's path).
+            let old = self.buf.len();
+            self.buf.resize(old + n, 0);
+            self.buf.copy_within(pos..old, pos + n);
+            let head = varint_len(v.len());
+            let slot = &mut self.buf[pos..pos + n];
+            let mut len = v.len();
+            for b in slot.iter_mut().take(head) {
+                *b = (len as u8 & 0x7f) | if len >= 0x80 { 0x80 } else { 0 };
+                len >>= 7;
+            }
+            slot[head..head + v.len()].copy_from_slice(v);
+            let back = head + v.len();
+            let digits = varint_len(back);
+            for (i, b) in slot[back..].iter_mut().enumerate() {
+                let d = digits - 1 - i;
+                let digit = (back >> (7 * d)) as u8 & 0x7f;
+                *b = if d + 1 < digits { digit | 0x80 } else { digit };
+            }
         }
         self.count += 1;
         self.sz += lp_entry_size(v);
@@ -496,6 +515,32 @@ impl List {
         }
     }
 
+    /// `listTypeTryConversion(LIST_CONV_AUTO)`: after building a list in one go (SORT …
+    /// STORE, a restored value), picks the encoding Redis would: a listpack past the limit
+    /// becomes a quicklist; a quicklist of one node within the (full) limit a listpack.
+    pub fn convert_auto(&mut self, fill: i32) {
+        if self.quick {
+            if self.nodes.len() == 1 {
+                let (sz_limit, count_limit) = node_limit(fill);
+                if self.nodes[0].sz <= sz_limit && self.len <= count_limit {
+                    self.quick = false;
+                }
+            }
+        } else {
+            self.grow_check(fill, 0, 0);
+        }
+    }
+
+    /// A list of `values`, built as RPUSH would build it one value at a time.
+    pub fn from_values<'v>(values: impl IntoIterator<Item = &'v [u8]>, fill: i32) -> List {
+        let mut list = List::new();
+        for v in values {
+            list.grow_check(fill, v.len(), 1);
+            list.push(End::Tail, v, fill);
+        }
+        list
+    }
+
     /// `_quicklistNodeAllowInsert`: whether a value of `len` bytes may join `node`.
     fn allow_insert(node: Option<&Node>, fill: i32, len: usize) -> bool {
         node.is_some_and(|n| {
@@ -537,6 +582,10 @@ impl List {
                 node.push(end, v);
                 return;
             }
+        }
+        // The edge node is full: give back its growth slack before opening a new one.
+        if let Some(full) = edge {
+            full.buf.shrink_to_fit();
         }
         let mut node = Node::new();
         node.push(end, v);
@@ -1005,6 +1054,23 @@ mod tests {
         assert_eq!(l.encoding_name(), "quicklist");
         assert_eq!(l.node_count(), 2);
         l.check().unwrap();
+    }
+
+    #[test]
+    fn built_lists_pick_their_encoding() {
+        let small = List::from_values([&b"a"[..], b"b"], -2);
+        assert_eq!(small.encoding_name(), "listpack");
+        let big_value = vec![b'x'; 5000];
+        let mut big = List::from_values([&big_value[..], &big_value[..]], -2);
+        assert_eq!(big.encoding_name(), "quicklist");
+        assert_eq!(big.len(), 2);
+        big.pop(End::Tail);
+        // 5007 + 7 bytes fit one 8 KB node: AUTO converts where shrinking (4 KB) would not.
+        big.shrink_check(-2);
+        assert_eq!(big.encoding_name(), "quicklist");
+        big.convert_auto(-2);
+        assert_eq!(big.encoding_name(), "listpack");
+        big.check().unwrap();
     }
 
     #[test]

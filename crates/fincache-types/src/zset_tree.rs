@@ -16,9 +16,11 @@
 //! - no score is NaN (callers refuse NaN before they get here); `-0.0 == 0.0` as in Redis, so
 //!   two such items order by member.
 //!
-//! Splits favour the common financial patterns: an item appended past the end of a full leaf
-//! starts a new leaf instead of halving the old one (timestamps, sequence numbers, prices
-//! arriving in order keep leaves full), and likewise for an item put in front.
+//! Leaves are kept full: an item for a full leaf first moves one item over to a neighbouring
+//! leaf with room (as a B*-tree does; random inserts then fill leaves to about 83% instead of
+//! 69%), and a split favours the common financial patterns — an item appended past the end of
+//! a full leaf starts a new leaf instead of halving the old one (timestamps, sequence numbers,
+//! prices arriving in order keep leaves full), and likewise for an item put in front.
 
 use crate::CompactBytes;
 use std::cmp::Ordering;
@@ -462,6 +464,10 @@ fn insert_rec(
         }
         Node::Inner(inner) => {
             let j = inner.child_for(item.score, &item.member);
+            let item = match shift_into_sibling(inner, j, item) {
+                Ok(()) => return None,
+                Err(item) => item,
+            };
             inner.counts[j] += 1;
             let (sep, right, right_count) =
                 insert_rec(&mut inner.children[j], item, leaves, inners)?;
@@ -491,6 +497,56 @@ fn insert_rec(
             ))
         }
     }
+}
+
+/// Inserting `item` into the full leaf `children[j]`: when a neighbouring leaf has room, one
+/// item moves over to it instead of the leaf splitting (as a B*-tree does), which keeps leaves
+/// fuller under random inserts. Gives the item back when no neighbour has room.
+fn shift_into_sibling(inner: &mut Inner, j: usize, item: Item) -> Result<(), Item> {
+    let full = matches!(&inner.children[j], Node::Leaf(v) if v.len() >= LEAF_CAP);
+    if !full {
+        return Err(item);
+    }
+    let has_room = |n: &Node| matches!(n, Node::Leaf(v) if v.len() < LEAF_CAP);
+    if j > 0 && has_room(&inner.children[j - 1]) {
+        let (l, r) = inner.children.split_at_mut(j);
+        if let (Node::Leaf(left), Node::Leaf(v)) = (&mut l[j - 1], &mut r[0]) {
+            let pos =
+                v.partition_point(|x| cmp_item(x, item.score, &item.member) == Ordering::Less);
+            if pos == 0 {
+                // The new item is the smallest: it goes to the end of the left leaf.
+                left.push(item);
+            } else {
+                left.push(v.remove(0));
+                v.insert(pos - 1, item);
+            }
+            inner.seps[j - 1] = v[0].clone();
+            inner.counts[j - 1] += 1;
+            return Ok(());
+        }
+    }
+    if j + 1 < inner.children.len() && has_room(&inner.children[j + 1]) {
+        let (l, r) = inner.children.split_at_mut(j + 1);
+        if let (Node::Leaf(v), Node::Leaf(right)) = (&mut l[j], &mut r[0]) {
+            let pos =
+                v.partition_point(|x| cmp_item(x, item.score, &item.member) == Ordering::Less);
+            let moved = if pos == v.len() {
+                // The new item is the largest: it starts the right leaf.
+                item
+            } else {
+                let Some(last) = v.pop() else {
+                    return Err(item);
+                };
+                v.insert(pos, item);
+                last
+            };
+            inner.seps[j] = moved.clone();
+            right.insert(0, moved);
+            inner.counts[j + 1] += 1;
+            return Ok(());
+        }
+    }
+    Err(item)
 }
 
 fn remove_rec(node: &mut Node, score: f64, member: &[u8], freed: &mut (usize, usize)) -> bool {
@@ -757,6 +813,24 @@ mod tests {
         t.check().unwrap();
         assert_eq!(t.len(), 10);
         assert_eq!(t.first().map(|i| i.score), Some(9990.0));
+    }
+
+    #[test]
+    fn random_inserts_keep_leaves_mostly_full() {
+        let mut t = ScoreTree::new();
+        let mut seed = 7u64;
+        for i in 0..50_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            t.insert(
+                (seed % 1_000_000) as f64,
+                CompactBytes::new(format!("m{i}").as_bytes()),
+            );
+        }
+        t.check().unwrap();
+        let fill = 50_000.0 / (t.leaves * LEAF_CAP) as f64;
+        assert!(fill > 0.78, "leaves only {:.0}% full", fill * 100.0);
     }
 
     #[test]

@@ -91,7 +91,8 @@ pub fn reject(ctx: &mut ExecCtx<'_>, cmd: Option<CommandRef>, e: &CmdError) {
             super::family::tx::discard_transaction(ctx.server, ctx.client);
             let text = e.to_string();
             let why = text.strip_prefix("ERR ").unwrap_or(&text);
-            let abort = CmdError::Other(format!("EXECABORT Transaction discarded because of: {why}"));
+            let abort =
+                CmdError::Other(format!("EXECABORT Transaction discarded because of: {why}"));
             return reply_error(ctx, &abort);
         }
     }
@@ -108,6 +109,13 @@ pub fn run(ctx: &mut ExecCtx<'_>, cmd: CommandRef, argv: &[&[u8]]) {
         && super::family::connection::auth_required(ctx.server)
     {
         return reject(ctx, Some(cmd), &CmdError::Other(NOAUTH.into()));
+    }
+    // maxmemory (Redis's order: after auth, before the Pub/Sub context and MULTI queueing):
+    // evict first; refuse a command that may grow memory when nothing could be freed.
+    if ctx.server.evict.maxmemory() != 0 {
+        if let Err(e) = crate::store::evict::check_before_command(ctx, cmd, argv) {
+            return reject(ctx, Some(cmd), &e);
+        }
     }
     // RESP2 subscribed context: only the (un)subscribe family, PING, QUIT and RESET.
     if ctx.client.subs.any()
@@ -225,12 +233,26 @@ fn call_with_gate(ctx: &mut ExecCtx<'_>, cmd: CommandRef, argv: &[&[u8]], gate: 
     // ORDER: blocked clients are served (and a blocking command registered) right after the
     // handler, and watched keys touched, still under the gate, before the next command of any
     // client can see the keys.
+    let watched = if cmd.spec.flags.has(Flags::WRITE) && server.keyspace.watches.active() {
+        watched_presence(ctx, cmd, argv)
+    } else {
+        Vec::new()
+    };
+    // Client-side caching remembers the keys of a read before it runs (`tracking`, ORDER).
+    if server.tracking.active() {
+        crate::tracking::before_command(ctx, cmd, argv);
+    }
+    // ORDER: a background save in progress serialises the shards this write may touch
+    // before it touches them (`persist::bgsave`); one atomic load otherwise.
+    if cmd.spec.flags.has(Flags::WRITE) {
+        crate::persist::bgsave::before_write(server, ctx.client.db, cmd.spec, argv);
+    }
     let started = Instant::now();
     let result = handler(ctx, argv);
     let usec = started.elapsed();
     after_handler(ctx, cmd, argv, result.is_ok());
-    if result.is_ok() && cmd.spec.flags.has(Flags::WRITE) && server.keyspace.watches.active() {
-        touch_watched(ctx, cmd, argv);
+    if result.is_ok() && !watched.is_empty() {
+        touch_watched(ctx, argv, &watched);
     }
     drop(gate);
     let usec = usec.as_micros() as u64;
@@ -241,6 +263,7 @@ fn call_with_gate(ctx: &mut ExecCtx<'_>, cmd: CommandRef, argv: &[&[u8]], gate: 
     let stat = &server.command_stats[cmd.id];
     stat.calls.fetch_add(1, Ordering::Relaxed);
     stat.usec.fetch_add(usec, Ordering::Relaxed);
+    stat.observe_usec(usec);
     Stats::add(&server.stats.total_commands_processed, 1);
     if let Err(e) = result {
         stat.failed_calls.fetch_add(1, Ordering::Relaxed);
@@ -263,16 +286,41 @@ fn call_with_gate(ctx: &mut ExecCtx<'_>, cmd: CommandRef, argv: &[&[u8]], gate: 
     }
 }
 
-/// Marks the watchers of a successful write's keys dirty ([`crate::store::watch`]).
-// COMPAT: every key a write command names is touched, even when the command left it as it was
-// (a SET NX that did not set, a DEL of a missing key); Redis touches only keys it modified. An
-// EXEC may then fail where Redis's would run: clients retry, as they must anyway.
+/// The watched keys a write command names, with whether each exists before it runs (only
+/// called while someone watches).
 #[cold]
-fn touch_watched(ctx: &ExecCtx<'_>, cmd: CommandRef, argv: &[&[u8]]) {
+fn watched_presence(ctx: &ExecCtx<'_>, cmd: CommandRef, argv: &[&[u8]]) -> Vec<(usize, bool)> {
+    let db = ctx.client.db;
     let watches = &ctx.server.keyspace.watches;
-    for pos in cmd.spec.key_positions(argv) {
+    cmd.spec
+        .key_positions(argv)
+        .into_iter()
+        .filter_map(|pos| {
+            let key = argv.get(pos)?;
+            watches
+                .is_watched(db, key)
+                .then(|| (pos, key_exists(ctx, key)))
+        })
+        .collect()
+}
+
+fn key_exists(ctx: &ExecCtx<'_>, key: &[u8]) -> bool {
+    ctx.db().lock(key).peek(key, ctx.now_ms).is_some()
+}
+
+/// Marks the watchers of a successful write's keys dirty ([`crate::store::watch`]), except
+/// for keys that neither existed before nor exist after (a DEL of a missing key).
+// COMPAT: a write that leaves an existing key as it was (a SET NX that did not set, an LREM
+// that removed nothing) still touches it; Redis touches only keys it modified. An EXEC may
+// then fail where Redis's would run: clients retry, as they must anyway.
+#[cold]
+fn touch_watched(ctx: &ExecCtx<'_>, argv: &[&[u8]], watched: &[(usize, bool)]) {
+    let watches = &ctx.server.keyspace.watches;
+    for &(pos, existed) in watched {
         if let Some(key) = argv.get(pos) {
-            watches.touch(ctx.client.db, key);
+            if existed || key_exists(ctx, key) {
+                watches.touch(ctx.client.db, key);
+            }
         }
     }
 }
@@ -383,12 +431,14 @@ fn serve_ready(ctx: &mut ExecCtx<'_>) {
     let server = ctx.server;
     let (now_ms, lru) = (ctx.now_ms, ctx.lru);
     let mut ready = std::mem::take(&mut ctx.client.blocking.ready);
+    // The served commands' keyspace events are published after this command's, as in Redis.
+    let events = &ctx.client.events;
     server.blocking.serve(
         &server.keyspace,
         &mut ready,
         now_ms,
         &server.stats.blocked_clients,
-        |waiter, more| reexecute(server, waiter, now_ms, lru, more),
+        |waiter, more| reexecute(server, waiter, now_ms, lru, more, events),
     );
     ctx.client.blocking.ready = ready;
 }
@@ -401,6 +451,7 @@ fn reexecute(
     now_ms: u64,
     lru: u32,
     more: &mut Vec<ReadyKey>,
+    events: &std::cell::RefCell<Vec<crate::notify::KeyEvent>>,
 ) -> Option<Vec<u8>> {
     let argv: Vec<&[u8]> = waiter.argv.iter().map(Vec::as_slice).collect();
     let cmd = resolve(&argv).ok()?;
@@ -416,18 +467,30 @@ fn reexecute(
         now_ms,
         lru,
     };
+    let watched = if cmd.spec.flags.has(Flags::WRITE) && server.keyspace.watches.active() {
+        watched_presence(&ctx, cmd, &argv)
+    } else {
+        Vec::new()
+    };
     let result = handler(&mut ctx, &argv);
     if ctx.client.blocking.not_served {
         return None;
     }
     match result {
-        Ok(()) => signal_command_keys(&mut ctx, cmd, &argv),
+        Ok(()) => {
+            signal_command_keys(&mut ctx, cmd, &argv);
+            // The keys the served command changed are touched for WATCH, as Redis's call().
+            if !watched.is_empty() {
+                touch_watched(&ctx, &argv, &watched);
+            }
+        }
         Err(e) => {
             ctx.out.truncate(0);
             reply_error(&mut ctx, &e);
         }
     }
     more.append(&mut client.blocking.ready);
+    events.borrow_mut().append(&mut client.events.borrow_mut());
     Some(out.buf)
 }
 

@@ -115,6 +115,16 @@ pub struct Config {
     pub api_cors_enabled: bool,
     /// HTTP requests per second per client (0 = unlimited).
     pub api_rate_limit: u64,
+    /// Requests a client may send at once above the rate (0 = as many as the rate).
+    pub api_rate_burst: u64,
+    /// Addresses the HTTP API listens on, as `bind` (empty = the addresses of `bind`).
+    pub api_bind: String,
+    /// Origins allowed by CORS, space-separated; `*` = any.
+    pub api_cors_origins: String,
+    /// Largest HTTP request body in bytes.
+    pub api_max_body_size: u64,
+    /// Key HTTP clients must present (`Authorization: Bearer` or `X-API-Key`); empty = none.
+    pub api_key: String,
 
     /// The YAML file the configuration was loaded from (`--config`), which CONFIG REWRITE
     /// rewrites. Not a setting.
@@ -174,18 +184,23 @@ impl Default for Config {
             tls_key_file: String::new(),
             tls_ca_cert_file: String::new(),
             write_timeout: 0,
-            enable_metrics: false,
-            enable_health: false,
+            enable_metrics: true,
+            enable_health: true,
             ttl_enabled: true,
             snapshot_enabled: false,
             snapshot_path: "./data/snapshot.rdb".into(),
             snapshot_interval: 300,
-            api_enabled: false,
+            api_enabled: true,
             api_port: 8080,
             api_read_timeout: 30,
             api_write_timeout: 30,
             api_cors_enabled: true,
             api_rate_limit: 1000,
+            api_rate_burst: 0,
+            api_bind: String::new(),
+            api_cors_origins: "*".into(),
+            api_max_body_size: 16 * 1024 * 1024,
+            api_key: String::new(),
             config_file: None,
         }
     }

@@ -361,15 +361,15 @@ pub static SETTINGS: &[Setting] = &[
         .refuse(|c| (!c.tls_ca_cert_file.is_empty()).then(|| not_yet("tls-ca-cert-file", "it has no TLS listener")))
         .doc("CA certificates to verify clients with (PEM)."),
     boolean!("enable-metrics", enable_metrics)
+        .mutable()
         .fincache()
         .yaml(SERVER, None)
-        .refuse(|c| c.enable_metrics.then(|| not_yet("enable-metrics yes", "it has no Prometheus /metrics endpoint")))
-        .doc("Serve Prometheus metrics over HTTP."),
+        .doc("Serve Prometheus metrics at `/metrics` on the HTTP API port."),
     boolean!("enable-health", enable_health)
+        .mutable()
         .fincache()
         .yaml(SERVER, None)
-        .refuse(|c| c.enable_health.then(|| not_yet("enable-health yes", "it has no HTTP health endpoint")))
-        .doc("Serve an HTTP health check."),
+        .doc("Serve `/health` and `/ready` on the HTTP API port."),
     // ---- log
     one_of!("loglevel", loglevel, LOGLEVELS)
         .mutable()
@@ -406,7 +406,6 @@ pub static SETTINGS: &[Setting] = &[
     .mutable()
     .yaml(STORE, Some("max_memory"))
     .env("FINCACHE_MAX_MEMORY")
-    .refuse(|c| (c.maxmemory != 0).then(|| not_yet("maxmemory above 0", "memory limits (eviction, OOM errors) are not enforced")))
     .doc("Memory limit in bytes (`1gb`, `512mb`, `100kb`); 0 = none."),
     Setting::new("maxmemory-policy", Kind::Enum(POLICIES), |c| c.maxmemory_policy.clone(), set_policy)
         .mutable()
@@ -442,8 +441,17 @@ pub static SETTINGS: &[Setting] = &[
         .yaml(STORE, None)
         .refuse(|c| (!c.ttl_enabled).then(|| "ttl-enabled no is not available: keys with a TTL always expire, as in Redis".to_string()))
         .doc("Keys with a TTL expire (must be `yes`)."),
-    Setting::new("notify-keyspace-events", Kind::Str, |c| c.notify_keyspace_events.clone(), |c, v, _| {
-        c.notify_keyspace_events = value::keyspace_events(v)?;
+    // Redis prints `A` without the `n` it still honours (`KEAn` reads back as `AKE`); the
+    // stored value keeps a trailing `n` after `A` so the class stays on, and CONFIG GET hides it.
+    Setting::new("notify-keyspace-events", Kind::Str, |c| {
+        let v = &c.notify_keyspace_events;
+        if v.starts_with('A') { v.replace('n', "") } else { v.clone() }
+    }, |c, v, _| {
+        let mut canonical = value::keyspace_events(v)?;
+        if canonical.starts_with('A') && v.contains('n') {
+            canonical.push('n');
+        }
+        c.notify_keyspace_events = canonical;
         Ok(())
     })
     .mutable()
@@ -524,8 +532,7 @@ pub static SETTINGS: &[Setting] = &[
     })
     .mutable()
     .yaml(STORE, None)
-    .refuse(|c| (!c.save.is_empty()).then(|| not_yet("save rules", "it cannot write RDB snapshots; use save \"\"")))
-    .doc("Snapshot rules `<seconds> <changes> …`; empty = none. Default differs from Redis (no persistence yet)."),
+    .doc("Snapshot rules `<seconds> <changes> …`: save when at least `changes` writes happened in `seconds`; empty = none. Default (none) differs from Redis."),
     boolean!("appendonly", appendonly)
         .mutable()
         .yaml(STORE, None)
@@ -551,8 +558,7 @@ pub static SETTINGS: &[Setting] = &[
         .mutable()
         .fincache()
         .yaml(STORE, None)
-        .refuse(|c| c.snapshot_enabled.then(|| not_yet("snapshot-enabled yes", "it cannot write snapshots")))
-        .doc("Write a snapshot every `snapshot-interval` seconds to `snapshot-path`."),
+        .doc("Write a snapshot every `snapshot-interval` seconds (when keys changed) to `snapshot-path`, which then replaces `dir`/`dbfilename` for saving and loading."),
     Setting::new("snapshot-path", Kind::Str, |c| c.snapshot_path.clone(), |c, v, _| {
         if v.is_empty() {
             return Err("snapshot-path can't be empty".into());
@@ -580,12 +586,21 @@ pub static SETTINGS: &[Setting] = &[
     boolean!("api-enabled", api_enabled)
         .fincache()
         .yaml(API, Some("enabled"))
-        .refuse(|c| c.api_enabled.then(|| not_yet("api-enabled yes", "it has no HTTP API")))
-        .doc("Serve the HTTP API."),
+        .doc("Serve the HTTP API, metrics, health checks and the dashboard."),
     int!("api-port", api_port, u16, 0, 65535)
         .fincache()
         .yaml(API, Some("port"))
-        .doc("HTTP API port."),
+        .doc("HTTP API port (0 = any free port)."),
+    Setting::new("api-bind", Kind::Words, |c| c.api_bind.clone(), |c, v, _| {
+        if !v.trim().is_empty() {
+            set_bind(&mut Config::default(), v, Mode::Strict)?;
+        }
+        c.api_bind = v.split_whitespace().collect::<Vec<_>>().join(" ");
+        Ok(())
+    })
+    .fincache()
+    .yaml(API, Some("host"))
+    .doc("Addresses the HTTP API listens on, as `bind` (empty = the addresses of `bind`)."),
     seconds!("api-read-timeout", api_read_timeout, I32MAX as u64)
         .fincache()
         .yaml(API, Some("read_timeout"))
@@ -605,7 +620,29 @@ pub static SETTINGS: &[Setting] = &[
         .fincache()
         .yaml(API, Some("rate_limit"))
         .env("FINCACHE_RATE_LIMIT")
-        .doc("HTTP requests per second per client (0 = unlimited)."),
+        .doc("HTTP requests per second per client IP (0 = unlimited); more get 429."),
+    int!("api-rate-burst", api_rate_burst, u64, 0, i64::MAX)
+        .mutable()
+        .fincache()
+        .yaml(API, Some("rate_burst"))
+        .doc("Requests a client IP may send at once above the rate (0 = as many as the rate)."),
+    string!("api-cors-origins", api_cors_origins)
+        .mutable()
+        .fincache()
+        .yaml(API, Some("cors_origins"))
+        .doc("Origins CORS allows, space-separated (`*` = any)."),
+    Setting::new("api-max-body-size", Kind::Memory, |c| c.api_max_body_size.to_string(), |c, v, _| {
+        c.api_max_body_size = value::memory_i64(v, 1024, i64::MAX)? as u64;
+        Ok(())
+    })
+    .fincache()
+    .yaml(API, Some("max_body_size"))
+    .doc("Largest HTTP request body; larger ones get 413."),
+    string!("api-key", api_key)
+        .mutable()
+        .fincache()
+        .yaml(API, Some("key"))
+        .doc("Key HTTP clients must send as `Authorization: Bearer` or `X-API-Key` (empty = none)."),
 ];
 
 /// The setting called `name` (any case), and whether `name` is its alias.

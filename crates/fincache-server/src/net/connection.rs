@@ -540,4 +540,3 @@ fn run_command(
     ctx.client.advance_reply_skip();
     None
 }
-

@@ -290,9 +290,15 @@ impl PubSub {
 
     /// PUBSUB CHANNELS / SHARDCHANNELS: the active names, optionally filtered by a glob.
     pub fn active(&self, kind: Kind, pattern: Option<&[u8]>) -> Vec<Bytes> {
-        let keep = |name: &Bytes| pattern.map_or(true, |p| glob_match(p, name, false));
+        let keep = |name: &Bytes| pattern.is_none_or(|p| glob_match(p, name, false));
         match kind {
-            Kind::Channel => self.channels.read().keys().filter(|n| keep(n)).cloned().collect(),
+            Kind::Channel => self
+                .channels
+                .read()
+                .keys()
+                .filter(|n| keep(n))
+                .cloned()
+                .collect(),
             Kind::Shard => self
                 .shard_channels
                 .read()
@@ -300,7 +306,13 @@ impl PubSub {
                 .filter(|n| keep(n))
                 .cloned()
                 .collect(),
-            Kind::Pattern => self.patterns.read().keys().filter(|n| keep(n)).cloned().collect(),
+            Kind::Pattern => self
+                .patterns
+                .read()
+                .keys()
+                .filter(|n| keep(n))
+                .cloned()
+                .collect(),
         }
     }
 
@@ -465,7 +477,10 @@ mod tests {
         assert_eq!(ps.publish(b"s", b"x"), 0);
         assert_eq!(ps.spublish(b"s", b"x"), 1);
         assert_eq!(ps.subscribers(Kind::Shard, b"s"), 1);
-        assert_eq!(ps.active(Kind::Shard, Some(b"s*")), vec![Bytes::from_static(b"s")]);
+        assert_eq!(
+            ps.active(Kind::Shard, Some(b"s*")),
+            vec![Bytes::from_static(b"s")]
+        );
     }
 
     #[test]

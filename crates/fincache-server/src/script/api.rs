@@ -135,38 +135,71 @@ unsafe fn call_generic(l: State, raise_errors: bool) -> LuaResult {
         }
     };
     let Some(run) = current_run(l) else {
-        return raise(l, "redis.call/pcall can only be called inside a script invocation");
+        return raise(
+            l,
+            "redis.call/pcall can only be called inside a script invocation",
+        );
     };
     let argc = ffi::lua_gettop(l);
     if argc == 0 {
-        return fail(l, "Please specify at least one argument for this redis lib call");
+        return fail(
+            l,
+            "Please specify at least one argument for this redis lib call",
+        );
     }
-    // Numbers are formatted with %.17g into one buffer; strings are borrowed from the stack,
-    // where they stay until this function returns.
+    // Numbers are formatted with %.17g into one reused buffer (all of them first, so the
+    // buffer no longer moves); strings are borrowed from the stack, where they stay until this
+    // function returns. Up to INLINE arguments need no allocation.
+    const INLINE: usize = 8;
     run.numbuf.clear();
-    let mut spans: Vec<(bool, usize, usize)> = Vec::with_capacity(argc as usize);
+    let n = argc as usize;
+    let mut spans_inline = [(0usize, 0usize); INLINE];
+    let mut spans_heap: Vec<(usize, usize)> = Vec::new();
     for i in 1..=argc {
-        match ffi::lua_type(l, i) {
+        let span = match ffi::lua_type(l, i) {
             ffi::LUA_TNUMBER => {
                 let start = run.numbuf.len();
                 lua::format_g17(ffi::lua_tonumber(l, i), &mut run.numbuf);
-                spans.push((true, start, run.numbuf.len() - start));
+                (start, run.numbuf.len())
             }
-            ffi::LUA_TSTRING => spans.push((false, i as usize, 0)),
-            _ => return fail(l, "Lua redis lib command arguments must be strings or integers"),
-        }
-    }
-    let numbuf = std::mem::take(&mut run.numbuf);
-    let mut argv: Vec<&[u8]> = Vec::with_capacity(spans.len());
-    for &(is_num, a, b) in &spans {
-        if is_num {
-            argv.push(&numbuf[a..a + b]);
+            ffi::LUA_TSTRING => (usize::MAX, 0),
+            _ => {
+                return fail(
+                    l,
+                    "Lua redis lib command arguments must be strings or integers",
+                )
+            }
+        };
+        if n <= INLINE {
+            spans_inline[i as usize - 1] = span;
         } else {
-            argv.push(lua::to_bytes(l, a as c_int).unwrap_or_default());
+            spans_heap.push(span);
         }
     }
-    let outcome = run.call_command(&argv);
-    drop(argv);
+    let spans: &[(usize, usize)] = if n <= INLINE {
+        &spans_inline[..n]
+    } else {
+        &spans_heap
+    };
+    let numbuf = std::mem::take(&mut run.numbuf);
+    let arg = |i: usize| -> &[u8] {
+        match spans[i] {
+            (usize::MAX, _) => lua::to_bytes(l, i as c_int + 1).unwrap_or_default(),
+            (start, end) => &numbuf[start..end],
+        }
+    };
+    let mut argv_inline: [&[u8]; INLINE] = [&[]; INLINE];
+    let argv_heap: Vec<&[u8]>;
+    let argv: &[&[u8]] = if n <= INLINE {
+        for (i, slot) in argv_inline.iter_mut().enumerate().take(n) {
+            *slot = arg(i);
+        }
+        &argv_inline[..n]
+    } else {
+        argv_heap = (0..n).map(arg).collect();
+        &argv_heap
+    };
+    let outcome = run.call_command(argv);
     run.numbuf = numbuf;
     match outcome {
         Err(msg) => fail(l, msg),
@@ -195,7 +228,10 @@ unsafe fn call_generic(l: State, raise_errors: bool) -> LuaResult {
 pub unsafe extern "C-unwind" fn lua_pcall_compat(l: State) -> c_int {
     let argc = ffi::lua_gettop(l);
     if argc == 0 {
-        return ffi::luaL_argerror(l, 1, c"value expected".as_ptr());
+        // What Redis's pcall answers when called without a function.
+        ffi::lua_pushboolean(l, 0);
+        push_str(l, "attempt to call a boolean value");
+        return 2;
     }
     ffi::lua_pushboolean(l, 1);
     ffi::lua_insert(l, 1);
@@ -300,7 +336,10 @@ unsafe fn status_reply_impl(l: State) -> LuaResult {
 lua_cfn!(redis_setresp, setresp_impl);
 unsafe fn setresp_impl(l: State) -> LuaResult {
     let Some(run) = current_run(l) else {
-        return raise(l, "redis.setresp can only be called inside a script invocation");
+        return raise(
+            l,
+            "redis.setresp can only be called inside a script invocation",
+        );
     };
     if ffi::lua_gettop(l) != 1 {
         return raise(l, "redis.setresp() requires one argument.");
@@ -316,7 +355,10 @@ unsafe fn setresp_impl(l: State) -> LuaResult {
 lua_cfn!(redis_set_repl, set_repl_impl);
 unsafe fn set_repl_impl(l: State) -> LuaResult {
     if current_run(l).is_none() {
-        return raise(l, "redis.set_repl can only be called inside a script invocation");
+        return raise(
+            l,
+            "redis.set_repl can only be called inside a script invocation",
+        );
     }
     if ffi::lua_gettop(l) != 1 {
         return raise(l, "redis.set_repl() requires two arguments.");
@@ -336,11 +378,17 @@ unsafe fn set_repl_impl(l: State) -> LuaResult {
 lua_cfn!(redis_acl_check_cmd, acl_check_impl);
 unsafe fn acl_check_impl(l: State) -> LuaResult {
     if current_run(l).is_none() {
-        return raise(l, "redis.acl_check_cmd can only be called inside a script invocation");
+        return raise(
+            l,
+            "redis.acl_check_cmd can only be called inside a script invocation",
+        );
     }
     let argc = ffi::lua_gettop(l);
     if argc == 0 {
-        return raise(l, "Please specify at least one argument for this redis lib call");
+        return raise(
+            l,
+            "Please specify at least one argument for this redis lib call",
+        );
     }
     let mut argv: Vec<Vec<u8>> = Vec::with_capacity(argc as usize);
     for i in 1..=argc {
@@ -352,7 +400,10 @@ unsafe fn acl_check_impl(l: State) -> LuaResult {
             }
             ffi::LUA_TSTRING => argv.push(lua::to_bytes(l, i).unwrap_or_default().to_vec()),
             _ => {
-                return raise(l, "Lua redis lib command arguments must be strings or integers")
+                return raise(
+                    l,
+                    "Lua redis lib command arguments must be strings or integers",
+                )
             }
         }
     }
@@ -420,11 +471,17 @@ unsafe extern "C-unwind" fn redis_replicate_commands(l: State) -> c_int {
 lua_cfn!(math_random, random_impl);
 unsafe fn random_impl(l: State) -> LuaResult {
     let Some(shared) = shared_up(l) else {
-        push_error_where(l, "math.random can only be called inside a script invocation");
+        push_error_where(
+            l,
+            "math.random can only be called inside a script invocation",
+        );
         return Err(LuaErr::Raised);
     };
     let Some(scripting) = shared.scripting.get().as_ref() else {
-        push_error_where(l, "math.random can only be called inside a script invocation");
+        push_error_where(
+            l,
+            "math.random can only be called inside a script invocation",
+        );
         return Err(LuaErr::Raised);
     };
     let r = scripting.rng.unit();
@@ -457,7 +514,10 @@ unsafe fn random_impl(l: State) -> LuaResult {
 lua_cfn!(math_randomseed, randomseed_impl);
 unsafe fn randomseed_impl(l: State) -> LuaResult {
     let Some(scripting) = shared_up(l).and_then(|s| s.scripting.get().as_ref()) else {
-        push_error_where(l, "math.randomseed can only be called inside a script invocation");
+        push_error_where(
+            l,
+            "math.randomseed can only be called inside a script invocation",
+        );
         return Err(LuaErr::Raised);
     };
     let seed = check_int(l, 1)?;

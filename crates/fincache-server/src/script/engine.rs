@@ -15,12 +15,14 @@
 //! - each library table (`redis`, `string`, `math`, `table`, `coroutine`, `cjson`, `bit`,
 //!   `struct`, `cmsgpack`) is reached through such a proxy too, and the string metatable's
 //!   `__index` is the `string` proxy;
-//! - `rawset`, `setmetatable`, `rawget`, `getmetatable`, `pairs` and `next` are wrapped so
-//!   they cannot reach around a proxy (the real tables are never handed out); `getfenv`,
-//!   `setfenv` and `newproxy` are removed, as in Redis 7.0's sandbox.
+//! - `rawset`, `setmetatable`, `rawget`, `getmetatable`, `pairs` and `next` are replaced by
+//!   C functions that refuse to modify a protected table and see through proxies (the real
+//!   tables are never handed out); `getfenv`, `setfenv` and `newproxy` are removed, as in
+//!   Redis 7.0's sandbox.
 //!
 //! COMPAT: `getmetatable` of a protected table returns nil (Redis returns its read-only
-//! metatable for the globals table).
+//! metatable for the globals table); `getmetatable("")` returns a read-only proxy of the
+//! string metatable (Redis: the read-only metatable itself).
 
 use super::api;
 use super::lua::{self, ffi, push_cfn, raw_set_field, State};
@@ -71,6 +73,8 @@ pub const REG_GLOBALS_API: &CStr = c"__GLOBALS_API__";
 pub const REG_LIBRARY_API: &CStr = c"__LIBRARY_API__";
 /// The real globals table (EVAL sets KEYS and ARGV in it).
 pub const REG_REAL_GLOBALS: &CStr = c"__REAL_GLOBALS__";
+/// The read-only proxy of the string metatable (what `getmetatable("")` answers).
+pub const REG_STRING_META: &CStr = c"__STRING_META_PROXY__";
 
 /// The error handler every run uses (Redis 7's, returning an error table with the position).
 const ERROR_HANDLER: &str = "local dbg = debug
@@ -90,31 +94,8 @@ local error_handler = function (err)
 end
 return error_handler";
 
-/// Wraps the builtins that could reach around the proxies. `...` = P, G, proxies (proxy →
-/// real table), protected (set).
-const WRAPPERS: &str = "local P, G, real, protected = ...
-local rawset, rawget, setmetatable, getmetatable = rawset, rawget, setmetatable, getmetatable
-local next, error, type, pairs = next, error, type, pairs
-local function unwrap(t) return real[t] or t end
-G.rawset = function(t, k, v)
-  if protected[t] then error('Attempt to modify a readonly table', 0) end
-  return rawset(t, k, v)
-end
-G.setmetatable = function(t, m)
-  if protected[t] then error('Attempt to modify a readonly table', 0) end
-  return setmetatable(t, m)
-end
-G.rawget = function(t, k) return rawget(unwrap(t), k) end
-G.getmetatable = function(t)
-  if protected[t] then return nil end
-  return getmetatable(t)
-end
-local function wrapped_next(t, k) return next(unwrap(t), k) end
-G.next = wrapped_next
-G.pairs = function(t)
-  if real[t] then return wrapped_next, t, nil end
-  return pairs(t)
-end
+/// Final touches to the globals once the proxies exist. `...` = P, G.
+const FINISH: &str = "local P, G = ...
 -- Removed for sandboxing, as in Redis 7.0 after its security fixes.
 G.getfenv = nil
 G.setfenv = nil
@@ -283,11 +264,20 @@ unsafe fn protect(l: State, kind: Kind) {
         ffi::lua_pushvalue(l, proxy);
         ffi::lua_rawset(l, g);
         if *name == c"string" {
-            // ("x"):upper() goes through the proxy, so the real string table is never reached.
+            // ("x"):upper() goes through the proxy, so the real string table is never reached;
+            // getmetatable("") answers a read-only proxy of the string metatable.
             ffi::lua_pushstring_(l, c"".as_ptr());
             if ffi::lua_getmetatable(l, -1) != 0 {
+                let meta = ffi::lua_gettop(l);
                 ffi::lua_pushvalue(l, proxy);
-                raw_set_field(l, -2, c"__index");
+                raw_set_field(l, meta, c"__index");
+                mark(meta);
+                push_proxy(l, meta);
+                mark(ffi::lua_gettop(l));
+                ffi::lua_pushvalue(l, -1);
+                ffi::lua_pushvalue(l, meta);
+                ffi::lua_rawset(l, real);
+                ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, REG_STRING_META.as_ptr());
                 ffi::lua_pop(l, 1);
             }
             ffi::lua_pop(l, 1);
@@ -327,12 +317,28 @@ unsafe fn protect(l: State, kind: Kind) {
         ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, REG_GLOBALS_API.as_ptr());
     }
     ffi::lua_pop(l, 1); // meta
-    // Wrap the builtins (in G), then G gets its own error metatable.
+                        // Wrap the builtins that could reach around a proxy (C functions, so errors and
+                        // positions read as Redis's), then G gets its own error metatable.
+    let wrappers: &[(&CStr, ffi::lua_CFunction)] = &[
+        (c"rawset", sandbox_rawset),
+        (c"rawget", sandbox_rawget),
+        (c"setmetatable", sandbox_setmetatable),
+        (c"getmetatable", sandbox_getmetatable),
+        (c"next", sandbox_next),
+    ];
+    for (name, f) in wrappers {
+        ffi::lua_pushvalue(l, real);
+        ffi::lua_pushvalue(l, protected);
+        ffi::lua_pushcclosure(l, *f, 2);
+        raw_set_field(l, g, name);
+    }
+    // pairs returns the wrapped next.
+    ffi::lua_getfield_(l, g, c"next".as_ptr());
+    ffi::lua_pushcclosure(l, sandbox_pairs, 1);
+    raw_set_field(l, g, c"pairs");
     ffi::lua_pushvalue(l, p);
     ffi::lua_pushvalue(l, g);
-    ffi::lua_pushvalue(l, real);
-    ffi::lua_pushvalue(l, protected);
-    load_and_call(l, WRAPPERS, c"@sandbox", 4, 0);
+    load_and_call(l, FINISH, c"@sandbox", 2, 0);
     ffi::lua_pushvalue(l, g);
     ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, REG_REAL_GLOBALS.as_ptr());
     ffi::lua_pushvalue(l, g);
@@ -363,4 +369,105 @@ pub unsafe fn shared_of<'a>(l: State) -> Option<&'a Shared> {
 pub unsafe fn shared_up<'a>(l: State) -> Option<&'a Shared> {
     let p = ffi::lua_touserdata(l, ffi::lua_upvalueindex(1));
     p.cast::<Shared>().as_ref()
+}
+
+// ---- the wrapped builtins (upvalue 1: proxy → real table, upvalue 2: protected set)
+
+/// Whether the value at `idx` is in the protected set.
+unsafe fn is_protected(l: State, idx: c_int) -> bool {
+    ffi::lua_pushvalue(l, idx);
+    ffi::lua_rawget_(l, ffi::lua_upvalueindex(2));
+    let yes = ffi::lua_toboolean(l, -1) != 0;
+    ffi::lua_pop(l, 1);
+    yes
+}
+
+/// Replaces the table at `idx` by the real table behind it when it is a proxy.
+unsafe fn unwrap_proxy(l: State, idx: c_int) {
+    ffi::lua_pushvalue(l, idx);
+    ffi::lua_rawget_(l, ffi::lua_upvalueindex(1));
+    if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+        ffi::lua_replace(l, idx);
+    } else {
+        ffi::lua_pop(l, 1);
+    }
+}
+
+/// Raises Redis's read-only error (from C: no position, as Redis's VM error there).
+unsafe fn readonly(l: State) -> ! {
+    lua::push_str(l, "Attempt to modify a readonly table");
+    ffi::lua_error(l)
+}
+
+unsafe extern "C-unwind" fn sandbox_rawset(l: State) -> c_int {
+    ffi::luaL_checktype(l, 1, ffi::LUA_TTABLE);
+    ffi::luaL_checkany(l, 2);
+    ffi::luaL_checkany(l, 3);
+    if is_protected(l, 1) {
+        readonly(l);
+    }
+    ffi::lua_settop(l, 3);
+    ffi::lua_rawset(l, 1);
+    1
+}
+
+unsafe extern "C-unwind" fn sandbox_rawget(l: State) -> c_int {
+    ffi::luaL_checktype(l, 1, ffi::LUA_TTABLE);
+    ffi::luaL_checkany(l, 2);
+    ffi::lua_settop(l, 2);
+    unwrap_proxy(l, 1);
+    ffi::lua_rawget_(l, 1);
+    1
+}
+
+unsafe extern "C-unwind" fn sandbox_setmetatable(l: State) -> c_int {
+    let t = ffi::lua_type(l, 2);
+    ffi::luaL_checktype(l, 1, ffi::LUA_TTABLE);
+    if t != ffi::LUA_TNIL && t != ffi::LUA_TTABLE {
+        return ffi::luaL_argerror(l, 2, c"nil or table expected".as_ptr());
+    }
+    if is_protected(l, 1) {
+        readonly(l);
+    }
+    if ffi::luaL_getmetafield_(l, 1, c"__metatable".as_ptr()) != 0 {
+        return ffi::luaL_error(l, c"cannot change a protected metatable".as_ptr());
+    }
+    ffi::lua_settop(l, 2);
+    ffi::lua_setmetatable(l, 1);
+    1
+}
+
+unsafe extern "C-unwind" fn sandbox_getmetatable(l: State) -> c_int {
+    ffi::luaL_checkany(l, 1);
+    if ffi::lua_type(l, 1) == ffi::LUA_TSTRING {
+        ffi::lua_getfield_(l, ffi::LUA_REGISTRYINDEX, REG_STRING_META.as_ptr());
+        return 1;
+    }
+    if is_protected(l, 1) || ffi::lua_getmetatable(l, 1) == 0 {
+        ffi::lua_pushnil(l);
+        return 1;
+    }
+    ffi::luaL_getmetafield_(l, 1, c"__metatable".as_ptr());
+    1
+}
+
+unsafe extern "C-unwind" fn sandbox_next(l: State) -> c_int {
+    ffi::luaL_checktype(l, 1, ffi::LUA_TTABLE);
+    ffi::lua_settop(l, 2);
+    unwrap_proxy(l, 1);
+    if ffi::lua_next(l, 1) != 0 {
+        2
+    } else {
+        ffi::lua_pushnil(l);
+        1
+    }
+}
+
+/// `pairs(t)`: the wrapped `next` (upvalue 1), `t`, nil.
+unsafe extern "C-unwind" fn sandbox_pairs(l: State) -> c_int {
+    ffi::luaL_checktype(l, 1, ffi::LUA_TTABLE);
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    ffi::lua_pushvalue(l, 1);
+    ffi::lua_pushnil(l);
+    3
 }

@@ -141,7 +141,11 @@ impl EvalEngine {
         let _ = scripting;
         // SAFETY: the state is owned; `execute` leaves the stack as it found it.
         unsafe {
-            ffi::lua_getfield_(l, ffi::LUA_REGISTRYINDEX, engine::REG_ERROR_HANDLER.as_ptr());
+            ffi::lua_getfield_(
+                l,
+                ffi::LUA_REGISTRYINDEX,
+                engine::REG_ERROR_HANDLER.as_ptr(),
+            );
             ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, script.func_ref);
             run::execute(
                 l,
@@ -330,7 +334,9 @@ mod tests {
         assert_eq!(parse_shebang(b"return 1").unwrap(), (flags::EVAL_COMPAT, 0));
         assert_eq!(parse_shebang(b"#!lua\nreturn 1").unwrap(), (0, 5));
         assert_eq!(
-            parse_shebang(b"#!lua  flags=no-writes,allow-oom\nx").unwrap().0,
+            parse_shebang(b"#!lua  flags=no-writes,allow-oom\nx")
+                .unwrap()
+                .0,
             flags::NO_WRITES | flags::ALLOW_OOM
         );
         assert_eq!(parse_shebang(b"#!lua flags=\nx").unwrap().0, 0);

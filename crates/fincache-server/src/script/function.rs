@@ -13,7 +13,7 @@
 
 use super::engine::{self, Kind, Shared};
 use super::eval::split_args;
-use super::lua::{self, ffi, push_error_table, LuaErr, LuaResult, Lua, State};
+use super::lua::{self, ffi, push_error_table, Lua, LuaErr, LuaResult, State};
 use super::run::{self, Invocation};
 use super::{flags, Scripting};
 use crate::cmd::{CmdError, ExecCtx};
@@ -145,7 +145,12 @@ impl FunctionEngine {
     }
 
     /// Loads one library into `libs` (the current ones, or a RESTORE's scratch set).
-    fn load_into(&mut self, libs: &mut Libraries, code: &[u8], replace: bool) -> Result<String, String> {
+    fn load_into(
+        &mut self,
+        libs: &mut Libraries,
+        code: &[u8],
+        replace: bool,
+    ) -> Result<String, String> {
         let (engine_name, name, body_at) = parse_metadata(code)?;
         if !valid_name(name.as_bytes()) {
             return Err(INVALID_NAME.to_string());
@@ -192,8 +197,12 @@ impl FunctionEngine {
         // hook and `shared.load`, and leaves the stack as it found it.
         unsafe {
             let top = ffi::lua_gettop(l);
-            if ffi::luaL_loadbuffer(l, body.as_ptr().cast(), body.len(), c"@user_function".as_ptr())
-                != 0
+            if ffi::luaL_loadbuffer(
+                l,
+                body.as_ptr().cast(),
+                body.len(),
+                c"@user_function".as_ptr(),
+            ) != 0
             {
                 let msg = lua::to_bytes(l, -1)
                     .map(|b| String::from_utf8_lossy(b).into_owned())
@@ -322,7 +331,11 @@ impl FunctionEngine {
         let l = self.lua.raw();
         // SAFETY: the state is owned; `execute` leaves the stack as it found it.
         unsafe {
-            ffi::lua_getfield_(l, ffi::LUA_REGISTRYINDEX, engine::REG_ERROR_HANDLER.as_ptr());
+            ffi::lua_getfield_(
+                l,
+                ffi::LUA_REGISTRYINDEX,
+                engine::REG_ERROR_HANDLER.as_ptr(),
+            );
             ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, func_ref);
             run::execute(
                 l,
@@ -446,7 +459,10 @@ pub(crate) unsafe fn register_function(l: State) -> LuaResult {
     };
     let Some(load) = engine::shared_up(l).and_then(|s| s.load.get().cast::<LoadCtx>().as_mut())
     else {
-        return fail(l, "redis.register_function can only be called on FUNCTION LOAD command");
+        return fail(
+            l,
+            "redis.register_function can only be called on FUNCTION LOAD command",
+        );
     };
     let argc = ffi::lua_gettop(l);
     let parsed = match argc {
@@ -498,8 +514,10 @@ unsafe fn read_positional_args(l: State) -> Result<FunctionInfo, &'static str> {
 
 unsafe fn read_named_args(l: State) -> Result<FunctionInfo, &'static str> {
     if ffi::lua_type(l, 1) != ffi::LUA_TTABLE {
-        return Err("calling redis.register_function with a single argument is only applicable \
-                    to Lua table (representing named arguments).");
+        return Err(
+            "calling redis.register_function with a single argument is only applicable \
+                    to Lua table (representing named arguments).",
+        );
     }
     let mut name: Option<String> = None;
     let mut description: Option<Vec<u8>> = None;
@@ -529,7 +547,9 @@ unsafe fn read_named_args(l: State) -> Result<FunctionInfo, &'static str> {
                     name = Some(String::from_utf8_lossy(v).into_owned());
                     None
                 }
-                None => Some("function_name argument given to redis.register_function must be a string"),
+                None => {
+                    Some("function_name argument given to redis.register_function must be a string")
+                }
             }
         } else if key.eq_ignore_ascii_case(b"description") {
             match lua::string_at(l, -1) {
@@ -537,7 +557,9 @@ unsafe fn read_named_args(l: State) -> Result<FunctionInfo, &'static str> {
                     description = Some(v.to_vec());
                     None
                 }
-                None => Some("description argument given to redis.register_function must be a string"),
+                None => {
+                    Some("description argument given to redis.register_function must be a string")
+                }
             }
         } else if key.eq_ignore_ascii_case(b"callback") {
             if ffi::lua_isfunction(l, -1) == 0 {

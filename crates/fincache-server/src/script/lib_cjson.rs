@@ -81,9 +81,9 @@ const ESCAPES: [Option<&str>; 128] = {
     let mut t: [Option<&str>; 128] = [None; 128];
     let table: [&str; 32] = [
         "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007",
-        "\\b", "\\t", "\\n", "\\u000b", "\\f", "\\r", "\\u000e", "\\u000f", "\\u0010",
-        "\\u0011", "\\u0012", "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017", "\\u0018",
-        "\\u0019", "\\u001a", "\\u001b", "\\u001c", "\\u001d", "\\u001e", "\\u001f",
+        "\\b", "\\t", "\\n", "\\u000b", "\\f", "\\r", "\\u000e", "\\u000f", "\\u0010", "\\u0011",
+        "\\u0012", "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017", "\\u0018", "\\u0019",
+        "\\u001a", "\\u001b", "\\u001c", "\\u001d", "\\u001e", "\\u001f",
     ];
     let mut i = 0;
     while i < 32 {
@@ -349,7 +349,11 @@ impl Parser<'_> {
         match ch {
             b'"' => {
                 let t = self.string();
-                let at = if matches!(t, Tok::Error(_)) { self.pos } else { start };
+                let at = if matches!(t, Tok::Error(_)) {
+                    self.pos
+                } else {
+                    start
+                };
                 (t, at)
             }
             b'-' | b'0'..=b'9' => {
@@ -618,7 +622,10 @@ pub fn strtod(s: &[u8]) -> Option<(f64, usize)> {
         let mut used = 3;
         if rest.get(3) == Some(&b'(') {
             if let Some(close) = rest[4..].iter().position(|&c| c == b')') {
-                if rest[4..4 + close].iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+                if rest[4..4 + close]
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                {
                     used = 4 + close + 1;
                 }
             }
@@ -773,7 +780,13 @@ unsafe fn arg_init<'a>(l: State, args: c_int) -> Result<&'a mut Config, LuaErr> 
 }
 
 /// `json_integer_option`.
-unsafe fn integer_option(l: State, idx: c_int, setting: &mut i32, min: i32, max: i32) -> Result<(), LuaErr> {
+unsafe fn integer_option(
+    l: State,
+    idx: c_int,
+    setting: &mut i32,
+    min: i32,
+    max: i32,
+) -> Result<(), LuaErr> {
     if ffi::lua_isnil(l, idx) == 0 {
         if ffi::lua_isnumber(l, idx) == 0 {
             return Err(LuaErr::Type(idx, c"number"));
@@ -790,7 +803,12 @@ unsafe fn integer_option(l: State, idx: c_int, setting: &mut i32, min: i32, max:
 }
 
 /// `json_enum_option` with `options` (bool_true = 1): a boolean or one of the names.
-unsafe fn enum_option(l: State, idx: c_int, setting: &mut i32, options: &[&str]) -> Result<(), LuaErr> {
+unsafe fn enum_option(
+    l: State,
+    idx: c_int,
+    setting: &mut i32,
+    options: &[&str],
+) -> Result<(), LuaErr> {
     if ffi::lua_isnil(l, idx) == 0 {
         if ffi::lua_type(l, idx) == ffi::LUA_TBOOLEAN {
             *setting = ffi::lua_toboolean(l, idx);
@@ -853,7 +871,12 @@ unsafe fn keep_buffer_impl(l: State) -> LuaResult {
 
 unsafe fn encode_invalid_impl(l: State) -> LuaResult {
     let cfg = arg_init(l, 1)?;
-    enum_option(l, 1, &mut cfg.encode_invalid_numbers, &["off", "on", "null"])?;
+    enum_option(
+        l,
+        1,
+        &mut cfg.encode_invalid_numbers,
+        &["off", "on", "null"],
+    )?;
     Ok(1)
 }
 

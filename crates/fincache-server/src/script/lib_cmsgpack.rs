@@ -127,7 +127,11 @@ unsafe fn encode_value(l: State, out: &mut Vec<u8>, level: u32) {
     }
     match t {
         ffi::LUA_TSTRING => encode_bytes(out, to_bytes(l, -1).unwrap_or_default()),
-        ffi::LUA_TBOOLEAN => out.push(if ffi::lua_toboolean(l, -1) != 0 { 0xc3 } else { 0xc2 }),
+        ffi::LUA_TBOOLEAN => out.push(if ffi::lua_toboolean(l, -1) != 0 {
+            0xc3
+        } else {
+            0xc2
+        }),
         ffi::LUA_TNUMBER => encode_number(out, ffi::lua_tonumber(l, -1)),
         ffi::LUA_TTABLE => {
             if is_array(l) {
@@ -199,7 +203,10 @@ impl<'a> Cursor<'a> {
     }
 
     fn be(&mut self, n: usize) -> Result<u64, DecodeError> {
-        Ok(self.take(n)?.iter().fold(0u64, |a, &b| (a << 8) | u64::from(b)))
+        Ok(self
+            .take(n)?
+            .iter()
+            .fold(0u64, |a, &b| (a << 8) | u64::from(b)))
     }
 }
 
@@ -314,7 +321,11 @@ unsafe fn unpack_full(l: State, limit: i64, offset: i64) -> LuaResult {
         );
         return Err(LuaErr::Raised);
     }
-    let limit = if decode_all { i64::from(i32::MAX) } else { limit };
+    let limit = if decode_all {
+        i64::from(i32::MAX)
+    } else {
+        limit
+    };
     let mut c = Cursor {
         data,
         pos: offset as usize,
@@ -342,7 +353,11 @@ unsafe fn unpack_full(l: State, limit: i64, offset: i64) -> LuaResult {
             push_error_where(l, "stack overflow (in function mp_unpack_full)");
             return Err(LuaErr::Raised);
         }
-        let next = if c.pos >= data.len() { -1.0 } else { c.pos as f64 };
+        let next = if c.pos >= data.len() {
+            -1.0
+        } else {
+            c.pos as f64
+        };
         ffi::lua_pushnumber(l, next);
         ffi::lua_insert(l, 2);
         count += 1;
@@ -434,6 +449,9 @@ mod tests {
         assert_eq!(enc(1.5), b"\xca\x3f\xc0\x00\x00");
         assert_eq!(enc(0.1), b"\xcb\x3f\xb9\x99\x99\x99\x99\x99\x9a");
         assert_eq!(enc(2f64.powi(63)), b"\xca\x5f\x00\x00\x00");
-        assert_eq!(enc(-(2f64.powi(63))), b"\xd3\x80\x00\x00\x00\x00\x00\x00\x00");
+        assert_eq!(
+            enc(-(2f64.powi(63))),
+            b"\xd3\x80\x00\x00\x00\x00\x00\x00\x00"
+        );
     }
 }

@@ -83,7 +83,13 @@ fn gettoalign(len: usize, h: &Header, opt: u8, size: usize) -> usize {
 }
 
 /// `controloptions`: endianness, alignment, spaces; anything else is an invalid option.
-unsafe fn control(l: State, opt: u8, fmt: &[u8], i: &mut usize, h: &mut Header) -> Result<(), LuaErr> {
+unsafe fn control(
+    l: State,
+    opt: u8,
+    fmt: &[u8],
+    i: &mut usize,
+    h: &mut Header,
+) -> Result<(), LuaErr> {
     match opt {
         b' ' => Ok(()),
         b'>' => {
@@ -170,12 +176,20 @@ unsafe fn pack_impl(l: State) -> LuaResult {
             b'f' => {
                 let f = check_number(l, arg)? as f32;
                 arg += 1;
-                out.extend_from_slice(&if h.big { f.to_be_bytes() } else { f.to_le_bytes() });
+                out.extend_from_slice(&if h.big {
+                    f.to_be_bytes()
+                } else {
+                    f.to_le_bytes()
+                });
             }
             b'd' => {
                 let d = check_number(l, arg)?;
                 arg += 1;
-                out.extend_from_slice(&if h.big { d.to_be_bytes() } else { d.to_le_bytes() });
+                out.extend_from_slice(&if h.big {
+                    d.to_be_bytes()
+                } else {
+                    d.to_le_bytes()
+                });
             }
             b'c' | b's' => {
                 let s = check_bytes(l, arg)?;
@@ -262,13 +276,21 @@ unsafe fn unpack_impl(l: State) -> LuaResult {
             b'x' => {}
             b'f' => {
                 let b: [u8; 4] = data[pos..pos + 4].try_into().unwrap_or_default();
-                let f = if h.big { f32::from_be_bytes(b) } else { f32::from_le_bytes(b) };
+                let f = if h.big {
+                    f32::from_be_bytes(b)
+                } else {
+                    f32::from_le_bytes(b)
+                };
                 ffi::lua_pushnumber(l, f64::from(f));
                 n += 1;
             }
             b'd' => {
                 let b: [u8; 8] = data[pos..pos + 8].try_into().unwrap_or_default();
-                let d = if h.big { f64::from_be_bytes(b) } else { f64::from_le_bytes(b) };
+                let d = if h.big {
+                    f64::from_be_bytes(b)
+                } else {
+                    f64::from_le_bytes(b)
+                };
                 ffi::lua_pushnumber(l, d);
                 n += 1;
             }

@@ -139,16 +139,20 @@ pub unsafe fn finish(l: State, r: LuaResult) -> c_int {
         Err(LuaErr::Raised) => ffi::lua_error(l),
         Err(LuaErr::Arg(n, msg)) => ffi::luaL_argerror(l, n, msg.as_ptr()),
         Err(LuaErr::Type(n, tname)) => ffi::luaL_typerror(l, n, tname.as_ptr()),
-        Err(LuaErr::ArgTop(n)) => ffi::luaL_argerror(l, n, ffi::lua_tolstring(l, -1, std::ptr::null_mut())),
+        Err(LuaErr::ArgTop(n)) => {
+            ffi::luaL_argerror(l, n, ffi::lua_tolstring(l, -1, std::ptr::null_mut()))
+        }
     }
 }
 
 /// Declares `extern "C-unwind" fn $name` running the `impl` function `$imp` under [`guard`].
 macro_rules! lua_cfn {
     ($name:ident, $imp:path) => {
-        pub(crate) unsafe extern "C-unwind" fn $name(l: $crate::script::lua::State) -> std::ffi::c_int {
+        pub(crate) unsafe extern "C-unwind" fn $name(
+            l: $crate::script::lua::State,
+        ) -> std::ffi::c_int {
             // SAFETY: `l` is the state this C function was called with.
-            let r = unsafe { $crate::script::lua::guard(l, || unsafe { $imp(l) }) };
+            let r = unsafe { $crate::script::lua::guard(l, || $imp(l)) };
             $crate::script::lua::finish(l, r)
         }
     };
@@ -246,6 +250,8 @@ pub unsafe fn push_cfn(l: State, f: ffi::lua_CFunction, up: *mut c_void) {
 /// `l` valid with two free stack slots.
 pub unsafe fn push_error_table(l: State, err: &[u8]) {
     let text = error_text(err);
+    // Errors are raised where the stack may be full (a nesting limit): make room first.
+    ffi::lua_checkstack(l, 4);
     ffi::lua_createtable(l, 0, 1);
     push_bytes(l, &text);
     raw_set_field(l, -2, c"err");
@@ -281,6 +287,7 @@ pub fn error_text(err: &[u8]) -> Vec<u8> {
 /// # Safety
 /// `l` valid, called from a C function.
 pub unsafe fn push_error_where(l: State, msg: &str) {
+    ffi::lua_checkstack(l, 4);
     ffi::luaL_where(l, 1);
     push_str(l, msg);
     ffi::lua_concat(l, 2);
@@ -294,7 +301,11 @@ pub fn format_g17(n: f64, out: &mut Vec<u8>) {
 /// C's `%.<prec>g` for a double.
 pub fn format_g(n: f64, prec: usize, out: &mut Vec<u8>) {
     if n.is_nan() {
-        out.extend_from_slice(if n.is_sign_negative() { b"-nan" } else { b"nan" });
+        out.extend_from_slice(if n.is_sign_negative() {
+            b"-nan"
+        } else {
+            b"nan"
+        });
         return;
     }
     if n.is_infinite() {
@@ -353,7 +364,10 @@ mod tests {
         assert_eq!(g(1e20, 17), "1e+20");
         assert_eq!(g(100.0, 17), "100");
         assert_eq!(g(-2.0, 17), "-2");
-        assert_eq!(g(1e-5, 14), "1.0000000000000001e-05".replace("1.0000000000000001", "1"));
+        assert_eq!(
+            g(1e-5, 14),
+            "1.0000000000000001e-05".replace("1.0000000000000001", "1")
+        );
         assert_eq!(g(123456789012345678.0, 17), "1.2345678901234568e+17");
         assert_eq!(g(0.5, 14), "0.5");
         assert_eq!(g(1.0 / 3.0, 14), "0.33333333333333");

@@ -185,7 +185,12 @@ impl Scripting {
     }
 
     /// Marks the start of a run (called by [`run`] with the gate held).
-    pub(crate) fn begin_run(&self, is_eval: bool, threshold_ms: u64, info: Option<(String, Vec<Vec<u8>>)>) {
+    pub(crate) fn begin_run(
+        &self,
+        is_eval: bool,
+        threshold_ms: u64,
+        info: Option<(String, Vec<Vec<u8>>)>,
+    ) {
         *self.run.info.lock() = info;
         self.run.kill.store(false, Ordering::Relaxed);
         self.run.wrote.store(false, Ordering::Relaxed);

@@ -36,6 +36,8 @@ pub struct Run {
     pub numbuf: Vec<u8>,
     /// EVAL_RO / FCALL_RO, or a script flagged `no-writes`.
     read_only: bool,
+    /// The hook already woke an idle runtime worker for this run.
+    woke_worker: bool,
 }
 
 impl Run {
@@ -141,6 +143,7 @@ pub unsafe fn execute(
         out,
         numbuf: Vec::new(),
         read_only: inv.read_only,
+        woke_worker: false,
     };
     shared.run.set((&mut run as *mut Run).cast::<c_void>());
     shared.scripting.set(scripting);
@@ -217,6 +220,11 @@ unsafe fn write_failure(l: State, ctx: &mut ExecCtx<'_>, name: &str) {
 
 /// The count hook: stops the script when killed (SCRIPT KILL / FUNCTION KILL, or the server
 /// shutting down). Once killed it fires on every line, so `pcall` cannot swallow the kill.
+///
+/// The first time it fires in a run (the script is not short) it also wakes an idle runtime
+/// worker: a script holds its worker thread, and when that worker was the one polling the
+/// sockets, the others may all sleep; the woken worker takes over the I/O, so other clients'
+/// commands arrive (and get BUSY past the threshold) while the script runs.
 unsafe extern "C-unwind" fn busy_hook(l: State, _ar: *mut ffi::lua_Debug) {
     let Some(shared) = engine::shared_of(l) else {
         return;
@@ -225,6 +233,12 @@ unsafe extern "C-unwind" fn busy_hook(l: State, _ar: *mut ffi::lua_Debug) {
         return;
     };
     let run = shared.run.get().cast::<Run>();
+    if let Some(r) = run.as_mut() {
+        if !r.woke_worker {
+            r.woke_worker = true;
+            wake_idle_worker();
+        }
+    }
     let shutting_down = run
         .as_ref()
         .and_then(|r| r.ctx.as_ref())
@@ -233,5 +247,14 @@ unsafe extern "C-unwind" fn busy_hook(l: State, _ar: *mut ffi::lua_Debug) {
         ffi::lua_sethook(l, Some(busy_hook), ffi::LUA_MASKLINE, 0);
         lua::push_error_table(l, b"Script killed by user with SCRIPT KILL...");
         ffi::lua_error(l);
+    }
+}
+
+/// Makes an idle runtime worker run: the second task spawned from a worker pushes the first
+/// out of the worker's private slot into its stealable queue, which wakes a sleeping worker.
+fn wake_idle_worker() {
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        handle.spawn(async {});
+        handle.spawn(async {});
     }
 }

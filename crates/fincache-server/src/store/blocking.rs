@@ -33,7 +33,8 @@
 //!    *serving* mode, where `block_on` only records "not served" — such a waiter keeps its
 //!    place. A produced reply goes into the waiter's slot and the waiter leaves every queue.
 //!    Serving may make further keys ready (BLMOVE pushes to its destination): the walk goes
-//!    on until no key is left.
+//!    on until no key is left. A served command touches WATCHed keys and raises its keyspace
+//!    events (published after those of the command that woke it) like any other command.
 //! 5. The connection task of the blocked client stops reading commands (pipelined ones wait,
 //!    in order), awaits its slot, its deadline, CLIENT UNBLOCK, CLIENT KILL, a disconnect or
 //!    shutdown — on tokio, never blocking a worker — and then leaves with [`Blocking::cancel`].

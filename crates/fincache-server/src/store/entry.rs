@@ -115,7 +115,8 @@ impl Value {
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub value: Value,
-    /// Last access, in seconds of the server's LRU clock (OBJECT IDLETIME, LRU eviction).
+    /// Last access, in seconds of the server's LRU clock (OBJECT IDLETIME, LRU eviction); under
+    /// an LFU policy a minutes clock and access counter instead (see `store::evict`).
     pub lru: u32,
     /// Whether the shard's expires table holds a deadline for this key; saves a second lookup
     /// for the (common) keys without TTL.
@@ -126,7 +127,8 @@ impl Entry {
     pub fn new(value: Value, lru: u32) -> Self {
         Entry {
             value,
-            lru,
+            // Under an LFU policy the clock carries a flag and the field gets a fresh counter.
+            lru: super::evict::initial(lru),
             has_expire: false,
         }
     }

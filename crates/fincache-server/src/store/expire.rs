@@ -56,7 +56,11 @@ pub fn expire_cycle(keyspace: &Keyspace, budget: Duration, clock: fn() -> u64) -
         let shard_index = slot % SHARDS_PER_DB;
         loop {
             let (sampled, expired) = {
-                let _gate = keyspace.gate.read();
+                // A script or EXEC holds the gate for writing: skip this tick rather than block
+                // a runtime worker behind it (Redis expires nothing while a script runs).
+                let Some(_gate) = keyspace.gate.try_read() else {
+                    return expired_total;
+                };
                 let mut shard = db.lock_shard(shard_index);
                 if shard.expires_len() == 0 {
                     (0, 0)

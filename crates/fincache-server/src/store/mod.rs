@@ -10,6 +10,7 @@
 
 pub mod blocking;
 pub mod entry;
+pub mod evict;
 pub mod expire;
 pub mod shard;
 pub mod slot;
@@ -202,8 +203,9 @@ impl Keyspace {
             return;
         }
         let exists = |db: usize, key: &[u8]| self.dbs[db].lock(key).peek(key, 0).is_some();
-        self.watches
-            .touch_db_where(i, |key| exists(i, key) || other.is_some_and(|o| exists(o, key)));
+        self.watches.touch_db_where(i, |key| {
+            exists(i, key) || other.is_some_and(|o| exists(o, key))
+        });
     }
 
     /// Database `i`. Callers validate `i` against [`db_count`](Self::db_count) first (SELECT does).

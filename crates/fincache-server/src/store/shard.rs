@@ -94,7 +94,7 @@ impl Shard {
             return None;
         }
         let e = &mut self.map[idx];
-        e.lru = lru;
+        e.lru = super::evict::touch(e.lru, lru);
         Some(e)
     }
 
@@ -142,11 +142,17 @@ impl Shard {
     pub fn set(&mut self, key: &[u8], value: Value, lru: u32) {
         if key.len() <= fincache_types::bytes::INLINE_CAP {
             // Building an inline key costs no allocation, so one probe does insert-or-replace.
-            let (_, old) = self
+            let (idx, old) = self
                 .map
                 .insert_full(CompactBytes::new(key), Entry::new(value, lru));
-            if old.is_some_and(|e| e.has_expire) {
-                self.expires.swap_remove(key);
+            if let Some(old) = old {
+                if old.has_expire {
+                    self.expires.swap_remove(key);
+                }
+                if lru & super::evict::LFU_FLAG != 0 {
+                    // Redis's `dbSetValue` under LFU: an overwrite keeps the touched counter.
+                    self.map[idx].lru = super::evict::touch(old.lru, lru);
+                }
             }
             return;
         }
@@ -154,7 +160,11 @@ impl Shard {
             if e.has_expire {
                 self.expires.swap_remove(key);
             }
+            let kept = e.lru;
             *e = Entry::new(value, lru);
+            if lru & super::evict::LFU_FLAG != 0 {
+                e.lru = super::evict::touch(kept, lru);
+            }
         } else {
             self.map
                 .insert(CompactBytes::new(key), Entry::new(value, lru));
@@ -166,7 +176,7 @@ impl Shard {
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, lru: u32) {
         if let Some(e) = self.map.get_mut(key) {
             e.value = value;
-            e.lru = lru;
+            e.lru = super::evict::touch(e.lru, lru);
         } else {
             self.map
                 .insert(CompactBytes::new(key), Entry::new(value, lru));

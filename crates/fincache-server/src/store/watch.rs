@@ -5,8 +5,9 @@
 //! shows as `d`); EXEC of a dirty client replies with a null array.
 //!
 //! Who touches:
-//! - the dispatcher, after every successful write command, for the keys the command table
-//!   names (scripts' and transactions' inner commands included);
+//! - the dispatcher, after every successful write command, for the watched keys the command
+//!   table names, unless the key neither existed before nor exists after (scripts' and
+//!   transactions' inner commands included);
 //! - FLUSHDB / FLUSHALL / SWAPDB, through [`super::Keyspace`], for the watched keys that exist
 //!   in the emptied or swapped databases, as Redis's `touchAllWatchedKeysInDb`;
 //! - eviction, through [`Watches::touch`].
@@ -90,6 +91,11 @@ impl Watches {
                 self.count.fetch_sub(1, Ordering::Relaxed);
             }
         }
+    }
+
+    /// Whether anyone watches `key` in `db`.
+    pub fn is_watched(&self, db: usize, key: &[u8]) -> bool {
+        self.active() && self.dbs.lock().get(db).is_some_and(|m| m.contains_key(key))
     }
 
     /// Marks every watcher of `key` in `db` dirty (a write, an eviction).

@@ -36,13 +36,25 @@ fn wait_until_accepting(port: u16, child: &mut Child) {
 
 impl TestServer {
     /// Starts FinCache with extra command-line flags (e.g. `["--timeout", "1"]`).
+    ///
+    /// The HTTP API (on by default, port 8080) is switched off unless `extra` names
+    /// `--api-enabled` or `--api-port`, so parallel tests never compete for one HTTP port.
     pub fn fincache_with(extra: &[&str]) -> TestServer {
         let port = free_port();
         let dir = tempfile::tempdir().expect("temp dir");
+        let wants_http = extra
+            .iter()
+            .any(|a| *a == "--api-enabled" || *a == "--api-port");
+        let no_http: &[&str] = if wants_http {
+            &[]
+        } else {
+            &["--api-enabled", "no"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_fincache"))
             .current_dir(dir.path())
             .arg("--port")
             .arg(port.to_string())
+            .args(no_http)
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

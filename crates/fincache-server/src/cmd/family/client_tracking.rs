@@ -186,7 +186,11 @@ pub fn client_trackinginfo(ctx: &mut ExecCtx<'_>, _argv: &[&[u8]]) -> CmdResult 
     let f = ctx.client.handle.flags();
     let caching = ctx.client.tracking.caching;
     let mut flags: Vec<&[u8]> = Vec::with_capacity(6);
-    flags.push(if f & flag::TRACKING != 0 { b"on" } else { b"off" });
+    flags.push(if f & flag::TRACKING != 0 {
+        b"on"
+    } else {
+        b"off"
+    });
     if f & flag::TRACKING_BCAST != 0 {
         flags.push(b"bcast");
     }

@@ -57,7 +57,11 @@ fn function_load(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let scripting = &ctx.server.scripting;
     let mut engine = scripting.functions.lock();
     let name = engine.load(argv[last], replace).map_err(CmdError::err)?;
-    refresh_counts(scripting, engine.libs.libraries.len(), engine.libs.function_count());
+    refresh_counts(
+        scripting,
+        engine.libs.libraries.len(),
+        engine.libs.function_count(),
+    );
     ctx.out.bulk(name.as_bytes());
     Ok(())
 }
@@ -142,7 +146,11 @@ fn function_delete(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     if !engine.delete(&name) {
         return Err(CmdError::err("Library not found"));
     }
-    refresh_counts(scripting, engine.libs.libraries.len(), engine.libs.function_count());
+    refresh_counts(
+        scripting,
+        engine.libs.libraries.len(),
+        engine.libs.function_count(),
+    );
     ctx.out.ok();
     Ok(())
 }
@@ -153,7 +161,9 @@ fn function_flush(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         return Err(super::server::subcommand_syntax_error(argv, "FUNCTION"));
     }
     if argv.len() == 3 && !args::is(argv[2], "SYNC") && !args::is(argv[2], "ASYNC") {
-        return Err(CmdError::err("FUNCTION FLUSH only supports SYNC|ASYNC option"));
+        return Err(CmdError::err(
+            "FUNCTION FLUSH only supports SYNC|ASYNC option",
+        ));
     }
     let scripting = &ctx.server.scripting;
     scripting.functions.lock().flush();
@@ -195,7 +205,11 @@ fn function_restore(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let scripting = &ctx.server.scripting;
     let mut engine = scripting.functions.lock();
     engine.restore(&codes, policy).map_err(CmdError::err)?;
-    refresh_counts(scripting, engine.libs.libraries.len(), engine.libs.function_count());
+    refresh_counts(
+        scripting,
+        engine.libs.libraries.len(),
+        engine.libs.function_count(),
+    );
     ctx.out.ok();
     Ok(())
 }
@@ -311,7 +325,12 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     CommandSpec::new("flush", -2, WRITE_NOSCRIPT, SCRIPTING, function_flush)
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
-        .doc("scripting", "7.0.0", "Deleting all functions", "O(N) where N is the number of functions deleted"),
+        .doc(
+            "scripting",
+            "7.0.0",
+            "Deleting all functions",
+            "O(N) where N is the number of functions deleted",
+        ),
     CommandSpec::new(
         "help",
         2,
@@ -319,32 +338,89 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         SCRIPTING,
         function_help,
     )
-    .doc("scripting", "7.0.0", "Show helpful text about the different subcommands", "O(1)"),
+    .doc(
+        "scripting",
+        "7.0.0",
+        "Show helpful text about the different subcommands",
+        "O(1)",
+    ),
     CommandSpec::new("kill", 2, BUSY_OK, SCRIPTING, function_kill)
         .tips(&["request_policy:all_shards", "response_policy:one_succeeded"])
-        .doc("scripting", "7.0.0", "Kill the function currently in execution.", "O(1)"),
+        .doc(
+            "scripting",
+            "7.0.0",
+            "Kill the function currently in execution.",
+            "O(1)",
+        ),
     CommandSpec::new("list", -2, NOSCRIPT, SCRIPTING, function_list)
         .tips(&["nondeterministic_output_order"])
-        .doc("scripting", "7.0.0", "List information about all the functions", "O(N) where N is the number of functions"),
+        .doc(
+            "scripting",
+            "7.0.0",
+            "List information about all the functions",
+            "O(N) where N is the number of functions",
+        ),
     CommandSpec::new("load", -3, WRITE_DENYOOM_NOSCRIPT, SCRIPTING, function_load)
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
-        .doc("scripting", "7.0.0", "Create a function with the given arguments (name, code, description)", "O(1) (considering compilation time is redundant)"),
-    CommandSpec::new("restore", -3, WRITE_DENYOOM_NOSCRIPT, SCRIPTING, function_restore)
-        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
-        .doc("scripting", "7.0.0", "Restore all the functions on the given payload", "O(N) where N is the number of functions on the payload"),
+        .doc(
+            "scripting",
+            "7.0.0",
+            "Create a function with the given arguments (name, code, description)",
+            "O(1) (considering compilation time is redundant)",
+        ),
+    CommandSpec::new(
+        "restore",
+        -3,
+        WRITE_DENYOOM_NOSCRIPT,
+        SCRIPTING,
+        function_restore,
+    )
+    .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+    .doc(
+        "scripting",
+        "7.0.0",
+        "Restore all the functions on the given payload",
+        "O(N) where N is the number of functions on the payload",
+    ),
     CommandSpec::new("stats", 2, BUSY_OK, SCRIPTING, function_stats)
-        .tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"])
-        .doc("scripting", "7.0.0", "Return information about the function currently running (name, description, duration)", "O(1)"),
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ])
+        .doc(
+            "scripting",
+            "7.0.0",
+            "Return information about the function currently running (name, description, duration)",
+            "O(1)",
+        ),
 ];
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("fcall", -3, RUN_FLAGS, SCRIPTING, fcall)
         .key_specs(RW_KEYS)
-        .doc("scripting", "7.0.0", "Invoke a function", "Depends on the function that is executed."),
+        .doc(
+            "scripting",
+            "7.0.0",
+            "Invoke a function",
+            "Depends on the function that is executed.",
+        ),
     CommandSpec::new("fcall_ro", -3, RUN_RO_FLAGS, SCRIPTING, fcall_ro)
         .key_specs(RO_KEYS)
-        .doc("scripting", "7.0.0", "Invoke a read-only function", "Depends on the function that is executed."),
-    CommandSpec::container("function", -2, Flags::NONE, AclCats::NONE, FUNCTION_SUBCOMMANDS).doc(
+        .doc(
+            "scripting",
+            "7.0.0",
+            "Invoke a read-only function",
+            "Depends on the function that is executed.",
+        ),
+    CommandSpec::container(
+        "function",
+        -2,
+        Flags::NONE,
+        AclCats::NONE,
+        FUNCTION_SUBCOMMANDS,
+    )
+    .doc(
         "scripting",
         "7.0.0",
         "A container for function commands",

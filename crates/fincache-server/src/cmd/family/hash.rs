@@ -21,6 +21,7 @@
 use crate::cmd::args;
 use crate::cmd::spec::{AclCats, CmdResult, CommandSpec, Flags, KeyFlags};
 use crate::cmd::{CmdError, ExecCtx};
+use crate::notify::NotifyClass;
 use crate::store::{Entry, Shard, Value};
 use fincache_resp::ReplyEncoder;
 use fincache_types::hash::{HashLimits, HashValue, Pair};
@@ -89,10 +90,21 @@ fn set_pairs(ctx: &ExecCtx<'_>, key: &[u8], pairs: &[&[u8]]) -> Result<i64, CmdE
             added += 1;
         }
     }
-    if !created.is_empty() {
+    let is_new = !created.is_empty();
+    if is_new {
         shard.set(key, Value::Hash(created), ctx.lru);
     }
+    drop(shard);
+    notify_write(ctx, is_new, "hset", key);
     Ok(added)
+}
+
+/// The events of a hash write: `new` when it created the key, then `event`.
+fn notify_write(ctx: &ExecCtx<'_>, created: bool, event: &'static str, key: &[u8]) {
+    if created {
+        ctx.notify(NotifyClass::New, "new", key);
+    }
+    ctx.notify(NotifyClass::Hash, event, key);
 }
 
 /// `HSET key field value [field value …]` — the number of fields that were new.
@@ -121,22 +133,26 @@ fn hsetnx(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let limits = hash_limits(ctx);
     let db = ctx.db();
     let mut shard = db.lock(key);
-    let set = match write_hash(ctx, &mut shard, key)? {
-        Some(h) if h.contains(field) => false,
+    // (set, created)
+    let (set, created) = match write_hash(ctx, &mut shard, key)? {
+        Some(h) if h.contains(field) => (false, false),
         Some(h) => {
             h.prepare_for(&argv[2..4], &limits);
             h.set(field, value, &limits);
-            true
+            (true, false)
         }
         None => {
             let mut h = HashValue::new();
             h.prepare_for(&argv[2..4], &limits);
             h.set(field, value, &limits);
             shard.set(key, Value::Hash(h), ctx.lru);
-            true
+            (true, true)
         }
     };
     drop(shard);
+    if set {
+        notify_write(ctx, created, "hset", key);
+    }
     ctx.out.int(i64::from(set));
     Ok(())
 }
@@ -190,6 +206,12 @@ fn hdel(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         shard.remove(key);
     }
     drop(shard);
+    if removed > 0 {
+        ctx.notify(NotifyClass::Hash, "hdel", key);
+        if emptied {
+            ctx.notify(NotifyClass::Generic, "del", key);
+        }
+    }
     ctx.out.int(removed);
     Ok(())
 }
@@ -274,31 +296,35 @@ fn update_field<T>(
     ctx: &ExecCtx<'_>,
     key: &[u8],
     field: &[u8],
+    event: &'static str,
     compute: impl FnOnce(Option<Element<'_>>) -> Result<(T, Vec<u8>), CmdError>,
 ) -> Result<T, CmdError> {
     let limits = hash_limits(ctx);
     let db = ctx.db();
     let mut shard = db.lock(key);
-    match write_hash(ctx, &mut shard, key)? {
+    let (reply, created) = match write_hash(ctx, &mut shard, key)? {
         Some(h) => {
             let (reply, text) = compute(h.get(field))?;
             h.set(field, &text, &limits);
-            Ok(reply)
+            (reply, false)
         }
         None => {
             let (reply, text) = compute(None)?;
             let mut h = HashValue::new();
             h.set(field, &text, &limits);
             shard.set(key, Value::Hash(h), ctx.lru);
-            Ok(reply)
+            (reply, true)
         }
-    }
+    };
+    drop(shard);
+    notify_write(ctx, created, event, key);
+    Ok(reply)
 }
 
 /// `HINCRBY key field increment` — the new integer value (a missing field counts as 0).
 fn hincrby(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let incr = args::int(argv[3])?;
-    let value = update_field(ctx, argv[1], argv[2], |current| {
+    let value = update_field(ctx, argv[1], argv[2], "hincrby", |current| {
         let old = match current {
             Some(v) => v
                 .as_int()
@@ -319,7 +345,7 @@ fn hincrbyfloat(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     if !incr.is_finite() {
         return Err(CmdError::err("value is NaN or Infinity"));
     }
-    let text = update_field(ctx, argv[1], argv[2], |current| {
+    let text = update_field(ctx, argv[1], argv[2], "hincrbyfloat", |current| {
         let old = match current {
             Some(Element::Int(n)) => LongDouble::from_i64(n),
             Some(Element::Bytes(v)) => {
@@ -465,7 +491,7 @@ pub(super) fn read_lookup<'s>(
     if found.is_some() {
         ctx.server.keyspace.hit();
     } else {
-        ctx.server.keyspace.miss();
+        ctx.key_miss(key);
     }
     found
 }

@@ -141,7 +141,11 @@ fn server_section(server: &Server, out: &mut String) {
     field!(out, "uptime_in_days", uptime / 86_400);
     field!(out, "hz", hz);
     field!(out, "configured_hz", hz);
-    field!(out, "lru_clock", server.lru_clock());
+    field!(
+        out,
+        "lru_clock",
+        server.lru_clock() & !crate::store::evict::LFU_FLAG
+    );
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
@@ -295,19 +299,27 @@ pub fn bytes_to_human(n: u64) -> String {
 
 fn persistence_section(server: &Server, out: &mut String) {
     out.push_str("# Persistence\r\n");
-    field!(out, "loading", 0);
+    let p = &server.persist;
+    let relaxed = std::sync::atomic::Ordering::Relaxed;
+    field!(out, "loading", u8::from(server.loading.load(relaxed)));
     field!(out, "async_loading", 0);
     field!(
         out,
         "rdb_changes_since_last_save",
-        Stats::get(&server.stats.dirty)
+        Stats::get(&server.stats.dirty).saturating_sub(p.dirty_at_save.load(relaxed))
     );
-    field!(out, "rdb_bgsave_in_progress", 0);
-    field!(out, "rdb_last_save_time", server.started_unix_ms / 1000);
-    field!(out, "rdb_last_bgsave_status", "ok");
-    field!(out, "rdb_last_bgsave_time_sec", -1);
+    field!(out, "rdb_bgsave_in_progress", u8::from(p.bg.in_progress()));
+    field!(out, "rdb_last_save_time", p.lastsave.load(relaxed));
+    let status = if p.last_status_ok.load(relaxed) {
+        "ok"
+    } else {
+        "err"
+    };
+    let duration = p.last_duration_sec.load(relaxed);
+    field!(out, "rdb_last_bgsave_status", status);
+    field!(out, "rdb_last_bgsave_time_sec", duration);
     field!(out, "rdb_current_bgsave_time_sec", -1);
-    field!(out, "rdb_saves", 0);
+    field!(out, "rdb_saves", p.saves.load(relaxed));
     field!(out, "aof_enabled", 0);
     field!(out, "aof_rewrite_in_progress", 0);
     field!(out, "aof_rewrite_scheduled", 0);

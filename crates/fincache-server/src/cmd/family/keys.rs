@@ -474,22 +474,22 @@ fn object_freq(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let lfu = lfu_policy(ctx);
     let db = ctx.db();
     let mut shard = db.lock(argv[2]);
-    let found = object_entry(ctx, &mut shard, argv[2]).is_some();
+    let lru = object_entry(ctx, &mut shard, argv[2]).map(|e| e.lru);
     drop(shard);
-    if !found {
+    let Some(lru) = lru else {
         ctx.out.null();
         return Ok(());
-    }
+    };
     if !lfu {
         return Err(CmdError::err(
             "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
         ));
     }
-    // COMPAT: the keyspace keeps an LRU clock per key but no LFU counter yet, so under an LFU
-    // policy FinCache says so instead of inventing a frequency.
-    Err(CmdError::err(
-        "FinCache does not track access frequency yet (OBJECT FREQ)",
-    ))
+    ctx.out.int(i64::from(crate::store::evict::lfu_frequency(
+        lru,
+        ctx.server.lru_clock(),
+    )));
+    Ok(())
 }
 
 const OBJECT_HELP: &[&str] = &[

@@ -28,6 +28,7 @@ use crate::cmd::spec::{
     AclCats, BeginSearch, CmdResult, CommandSpec, FindKeys, Flags, KeyFlags, KeySpec,
 };
 use crate::cmd::{CmdError, ExecCtx};
+use crate::notify::NotifyClass;
 use crate::store::blocking::TimeoutReply;
 use crate::store::{Shard, Value};
 use fincache_types::list::{End, List};
@@ -65,7 +66,7 @@ fn read_list<'s>(
 ) -> Result<Option<&'s List>, CmdError> {
     match shard.get(key, ctx.now_ms, ctx.lru) {
         None => {
-            ctx.server.keyspace.miss();
+            ctx.key_miss(key);
             Ok(None)
         }
         Some(e) => {
@@ -78,9 +79,11 @@ fn read_list<'s>(
     }
 }
 
-/// After elements were removed: deletes the key of an emptied list, or lets the list return to
-/// the listpack encoding (`listElementsRemoved`).
-fn after_removal(ctx: &ExecCtx<'_>, shard: &mut Shard, key: &[u8], fill: i32) {
+/// After elements were removed (`listElementsRemoved`): raises `event` (`lpop`, `rpop`,
+/// `lrem`, `ltrim`), then deletes the key of an emptied list (raising `del`), or lets the list
+/// return to the listpack encoding.
+fn after_removal(ctx: &ExecCtx<'_>, shard: &mut Shard, key: &[u8], fill: i32, event: &'static str) {
+    ctx.notify(NotifyClass::List, event, key);
     let empty = match write_list(ctx, shard, key) {
         Ok(Some(l)) if l.is_empty() => true,
         Ok(Some(l)) => {
@@ -91,6 +94,17 @@ fn after_removal(ctx: &ExecCtx<'_>, shard: &mut Shard, key: &[u8], fill: i32) {
     };
     if empty {
         shard.remove(key);
+        ctx.notify(NotifyClass::Generic, "del", key);
+    }
+}
+
+/// The keyspace event of a push or pop at `end`.
+fn end_event(end: End, push: bool) -> &'static str {
+    match (end, push) {
+        (End::Head, true) => "lpush",
+        (End::Tail, true) => "rpush",
+        (End::Head, false) => "lpop",
+        (End::Tail, false) => "rpop",
     }
 }
 
@@ -105,10 +119,16 @@ fn end_arg(arg: &[u8]) -> Result<End, CmdError> {
     }
 }
 
-/// `getPositiveLongFromObjectOrReply` with Redis's default message.
-fn positive(arg: &[u8]) -> Result<usize, CmdError> {
-    let n = args::int(arg)?;
-    usize::try_from(n).map_err(|_| CmdError::MustBePositive("value"))
+/// `getPositiveLongFromObjectOrReply`: a non-negative integer; anything else (negative or not
+/// a number at all) is answered with `msg`, by default `value is out of range, must be
+/// positive`.
+fn positive(arg: &[u8], msg: Option<&str>) -> Result<usize, CmdError> {
+    let error = || match msg {
+        Some(m) => CmdError::err(m),
+        None => CmdError::MustBePositive("value"),
+    };
+    let n = args::int(arg).map_err(|_| error())?;
+    usize::try_from(n).map_err(|_| error())
 }
 
 /// Writes values as a RESP array.
@@ -148,11 +168,13 @@ fn push_generic(ctx: &mut ExecCtx<'_>, argv: &[&[u8]], end: End, xx: bool) -> Cm
             }
             let len = list.len();
             shard.set(key, Value::List(Box::new(list)), ctx.lru);
+            ctx.notify(NotifyClass::New, "new", key);
             len
         }
     };
     drop(shard);
     if len > 0 {
+        ctx.notify(NotifyClass::List, end_event(end, true), key);
         ctx.signal_ready(key);
     }
     ctx.out.int(len as i64);
@@ -205,6 +227,7 @@ fn linsert(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     let len = list.len();
     drop(shard);
+    ctx.notify(NotifyClass::List, "linsert", key);
     ctx.signal_ready(key);
     ctx.out.int(len as i64);
     Ok(())
@@ -236,7 +259,7 @@ fn pop_generic(ctx: &mut ExecCtx<'_>, argv: &[&[u8]], end: End) -> CmdResult {
         return Err(CmdError::WrongArity(args::lower(argv[0])));
     }
     let count = match argv.get(2) {
-        Some(arg) => Some(positive(arg)?),
+        Some(arg) => Some(positive(arg, None)?),
         None => None,
     };
     let key = argv[1];
@@ -261,7 +284,7 @@ fn pop_generic(ctx: &mut ExecCtx<'_>, argv: &[&[u8]], end: End) -> CmdResult {
             None => ctx.out.null(),
         },
     }
-    after_removal(ctx, &mut shard, key, fill);
+    after_removal(ctx, &mut shard, key, fill, end_event(end, false));
     Ok(())
 }
 
@@ -336,7 +359,7 @@ fn pop_first(
         } else if let Some(v) = list.pop(end) {
             ctx.out.bulk(&v);
         }
-        after_removal(ctx, shard, key, fill);
+        after_removal(ctx, shard, key, fill, end_event(end, false));
         return Ok(true);
     }
     Ok(false)
@@ -418,8 +441,10 @@ fn move_element(
         shards
             .shard(dst)
             .set(dst, Value::List(Box::new(list)), ctx.lru);
+        ctx.notify(NotifyClass::New, "new", dst);
     }
-    after_removal(ctx, shards.shard(src), src, fill);
+    ctx.notify(NotifyClass::List, end_event(to, true), dst);
+    after_removal(ctx, shards.shard(src), src, fill, end_event(from, false));
     drop(shards);
     ctx.signal_ready(dst);
     ctx.out.bulk(&value);
@@ -581,11 +606,9 @@ fn lpos(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
                 ));
             }
         } else if args::is(argv[j], "COUNT") && more {
-            let n = args::int(argv[j + 1])?;
-            count = Some(usize::try_from(n).map_err(|_| CmdError::err("COUNT can't be negative"))?);
+            count = Some(positive(argv[j + 1], Some("COUNT can't be negative"))?);
         } else if args::is(argv[j], "MAXLEN") && more {
-            let n = args::int(argv[j + 1])?;
-            maxlen = usize::try_from(n).map_err(|_| CmdError::err("MAXLEN can't be negative"))?;
+            maxlen = positive(argv[j + 1], Some("MAXLEN can't be negative"))?;
         } else {
             return Err(CmdError::Syntax);
         }
@@ -663,6 +686,7 @@ fn lset(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         return Err(CmdError::err("index out of range"));
     }
     list.shrink_check(fill);
+    ctx.notify(NotifyClass::List, "lset", key);
     ctx.out.ok();
     Ok(())
 }
@@ -681,8 +705,8 @@ fn lrem(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     };
     let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
     let removed = list.remove_value(argv[3], limit, count < 0);
-    if removed > 0 || list.is_empty() {
-        after_removal(ctx, &mut shard, key, fill);
+    if removed > 0 {
+        after_removal(ctx, &mut shard, key, fill, "lrem");
     }
     ctx.out.int(removed as i64);
     Ok(())
@@ -706,7 +730,7 @@ fn ltrim(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
                 list.remove_range(0, from);
             }
         }
-        after_removal(ctx, &mut shard, key, fill);
+        after_removal(ctx, &mut shard, key, fill, "ltrim");
     }
     ctx.out.ok();
     Ok(())

@@ -1,5 +1,6 @@
 //! One file per command family; each ends with its `COMMANDS` table.
 
+pub mod bitmap;
 pub mod client_tracking;
 pub mod command;
 pub mod config;
@@ -11,10 +12,13 @@ pub mod keys;
 pub mod keys_expire;
 pub mod keys_scan;
 pub mod list;
+pub mod memory;
+pub mod persist;
 pub mod pubsub;
 pub mod script;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod tx;
 pub mod zset;
@@ -33,6 +37,8 @@ pub const ALL: &[&[CommandSpec]] = &[
     keys_scan::COMMANDS,
     server::COMMANDS,
     info::COMMANDS,
+    persist::COMMANDS,
+    memory::COMMANDS,
     command::COMMANDS,
     config::COMMANDS,
     list::COMMANDS,
@@ -42,6 +48,8 @@ pub const ALL: &[&[CommandSpec]] = &[
     zset_pop::COMMANDS,
     zset_range::COMMANDS,
     zset_setops::COMMANDS,
+    bitmap::COMMANDS,
+    sort::COMMANDS,
     pubsub::COMMANDS,
     tx::COMMANDS,
     script::COMMANDS,

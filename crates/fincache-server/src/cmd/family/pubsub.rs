@@ -7,7 +7,6 @@
 //! run the (un)subscribe commands, PING, QUIT and RESET (checked by the dispatcher); RESP3
 //! connections may run anything. The tables and the delivery live in [`crate::pubsub`].
 
-use crate::client::flag;
 use crate::cmd::spec::{AclCats, CmdResult, CommandSpec, Flags, KeyFlags};
 use crate::cmd::{CmdError, ExecCtx};
 use crate::pubsub::{self, Kind};
@@ -34,19 +33,14 @@ fn confirm(ctx: &mut ExecCtx<'_>, word: &[u8], name: Option<&[u8]>, kind: Kind) 
     out.int(i64::try_from(count).unwrap_or(i64::MAX));
 }
 
-/// Redis refuses to subscribe a client that may not block (a script or, for SSUBSCRIBE, a
-/// transaction); a plain SUBSCRIBE inside MULTI is allowed for backward compatibility.
+/// Redis refuses to subscribe a client that may not block. The subscribe commands are
+/// `noscript`, so only EXEC runs them with blocking denied; SUBSCRIBE and PSUBSCRIBE are
+/// allowed there (Redis's backward-compatible exception for MULTI), SSUBSCRIBE is not.
 fn check_may_subscribe(ctx: &ExecCtx<'_>, kind: Kind) -> CmdResult {
-    let in_multi = ctx.client.handle.flags() & flag::MULTI != 0;
-    if ctx.client.deny_blocking && (kind == Kind::Shard || !in_multi) {
-        let name = match kind {
-            Kind::Channel => "SUBSCRIBE",
-            Kind::Pattern => "PSUBSCRIBE",
-            Kind::Shard => "SSUBSCRIBE",
-        };
-        return Err(CmdError::err(format!(
-            "{name} isn't allowed for a DENY BLOCKING client"
-        )));
+    if ctx.client.deny_blocking && kind == Kind::Shard {
+        return Err(CmdError::err(
+            "SSUBSCRIBE isn't allowed for a DENY BLOCKING client",
+        ));
     }
     Ok(())
 }

@@ -158,9 +158,8 @@ pub(super) const fn numkeys_spec(flags: KeyFlags) -> KeySpec {
 pub(super) const RW_KEYS: &[KeySpec] = &[numkeys_spec(KeyFlags(
     KeyFlags::RW.0 | KeyFlags::ACCESS.0 | KeyFlags::UPDATE.0,
 ))];
-pub(super) const RO_KEYS: &[KeySpec] = &[numkeys_spec(KeyFlags(
-    KeyFlags::RO.0 | KeyFlags::ACCESS.0,
-))];
+pub(super) const RO_KEYS: &[KeySpec] =
+    &[numkeys_spec(KeyFlags(KeyFlags::RO.0 | KeyFlags::ACCESS.0))];
 
 /// EVAL, EVALSHA, FCALL: atomic (gate held for writing) and replicated as their effects.
 pub(super) const RUN_FLAGS: Flags = Flags(

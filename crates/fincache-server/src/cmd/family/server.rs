@@ -43,15 +43,6 @@ fn time(ctx: &mut ExecCtx<'_>, _argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// `LASTSAVE` — the Unix time of the last successful save as an integer.
-///
-/// COMPAT: until persistence exists this is the server's start time, which is what Redis
-/// reports when it has never saved.
-fn lastsave(ctx: &mut ExecCtx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    ctx.out.int((ctx.server.started_unix_ms / 1000) as i64);
-    Ok(())
-}
-
 /// `SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]` — stops the server: no reply, the
 /// connection closes, the process exits. `ABORT` replies `ERR No shutdown in progress.`
 /// (a shutdown here never waits for replicas, so none is ever pending).
@@ -60,12 +51,14 @@ fn lastsave(ctx: &mut ExecCtx<'_>, _argv: &[&[u8]]) -> CmdResult {
 /// saving, which is what Redis does when no save points are configured.
 fn shutdown(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
+    let mut force = false;
     for a in &argv[1..] {
         if args::is(a, "NOSAVE") {
             nosave = true;
         } else if args::is(a, "SAVE") {
             save = true;
         } else if args::is(a, "NOW") || args::is(a, "FORCE") {
+            force |= args::is(a, "FORCE");
             other = true;
         } else if args::is(a, "ABORT") {
             abort = true;
@@ -79,13 +72,16 @@ fn shutdown(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     if abort {
         return Err(CmdError::err("No shutdown in progress."));
     }
-    if save {
-        // COMPAT: Redis would write an RDB snapshot first.
-        return Err(CmdError::err(
-            "SHUTDOWN SAVE is not supported yet: FinCache has no snapshots until persistence \
-             arrives; use SHUTDOWN NOSAVE",
-        ));
+    // SAVE, or save points configured and not NOSAVE: snapshot first, as Redis. The command
+    // is EXCLUSIVE, so the gate is held for writing as the save requires.
+    let wants_save = save || (!nosave && crate::persist::has_save_points(ctx.server));
+    if wants_save && crate::persist::save_locked(ctx.server).is_err() && !force {
+        return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
     }
+    ctx.server
+        .persist
+        .shutdown_handled
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::warn!(client = ctx.client.id, "user requested shutdown");
     ctx.server.request_shutdown();
     ctx.client.close_after_reply = true;
@@ -477,13 +473,10 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("time", 1, FAST_STALE, AclCats::NONE, time)
         .tips(NONDETERMINISTIC)
         .doc("server", "2.6.0", "Returns the server time.", "O(1)"),
-    CommandSpec::new("lastsave", 1, FAST_STALE, AclCats(AclCats::ADMIN.0 | AclCats::DANGEROUS.0), lastsave)
-        .tips(NONDETERMINISTIC)
-        .doc("server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", "O(1)"),
     CommandSpec::new(
         "shutdown",
         -1,
-        Flags(ADMIN_STALE.0 | Flags::NO_MULTI.0 | Flags::ALLOW_BUSY.0),
+        Flags(ADMIN_STALE.0 | Flags::NO_MULTI.0 | Flags::ALLOW_BUSY.0 | Flags::EXCLUSIVE.0),
         AclCats::NONE,
         shutdown,
     )

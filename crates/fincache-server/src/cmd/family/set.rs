@@ -31,6 +31,7 @@ use crate::cmd::spec::{
     AclCats, BeginSearch, CmdResult, CommandSpec, FindKeys, Flags, KeyFlags, KeySpec,
 };
 use crate::cmd::{CmdError, ExecCtx};
+use crate::notify::NotifyClass;
 use crate::store::{Db, Entry, Shard, ShardSet, Value};
 use fincache_resp::ReplyEncoder;
 use fincache_types::set::{Encoding, Member, SetLimits, SetValue};
@@ -95,10 +96,17 @@ fn sadd(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         None => created.insert(SetValue::create(members[0], members.len(), &limits)),
     };
     let added = members.iter().filter(|m| set.add_bytes(m, &limits)).count();
+    let is_new = created.is_some();
     if let Some(s) = created {
         shard.set(key, Value::Set(s), ctx.lru);
     }
     drop(shard);
+    if is_new {
+        ctx.notify(NotifyClass::New, "new", key);
+    }
+    if added > 0 {
+        ctx.notify(NotifyClass::Set, "sadd", key);
+    }
     ctx.out.int(added as i64);
     Ok(())
 }
@@ -124,6 +132,12 @@ fn srem(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         shard.remove(key);
     }
     drop(shard);
+    if removed > 0 {
+        ctx.notify(NotifyClass::Set, "srem", key);
+        if emptied {
+            ctx.notify(NotifyClass::Generic, "del", key);
+        }
+    }
     ctx.out.int(removed);
     Ok(())
 }
@@ -208,8 +222,10 @@ fn spop(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
             reply_entry(ctx.out, m);
         }
         set.remove_positions(&[i]);
+        ctx.notify(NotifyClass::Set, "spop", key);
         if set.is_empty() {
             shard.remove(key);
+            ctx.notify(NotifyClass::Generic, "del", key);
         }
         return Ok(());
     };
@@ -217,6 +233,7 @@ fn spop(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         ctx.out.set_len(0);
         return Ok(());
     }
+    ctx.notify(NotifyClass::Set, "spop", key);
     let count = usize::try_from(count).unwrap_or(usize::MAX);
     if count >= size {
         // The whole set, in the order Redis's union of it would list.
@@ -226,6 +243,7 @@ fn spop(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
             reply_entry(ctx.out, m);
         }
         shard.remove(key);
+        ctx.notify(NotifyClass::Generic, "del", key);
         return Ok(());
     }
     let remaining = size - count;
@@ -352,17 +370,22 @@ fn smove(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
+    ctx.notify(NotifyClass::Set, "srem", src);
     if source.is_empty() {
         shards.shard(src).remove(src);
+        ctx.notify(NotifyClass::Generic, "del", src);
     }
-    if dst_exists {
-        if let Some(target) = write_set(ctx, shards.shard(dst), dst)? {
-            target.add(member, &limits);
-        }
+    let added = if dst_exists {
+        write_set(ctx, shards.shard(dst), dst)?.is_some_and(|t| t.add(member, &limits))
     } else {
         let mut target = SetValue::create(argv[3], 1, &limits);
         target.add(member, &limits);
         shards.shard(dst).set(dst, Value::Set(target), lru);
+        ctx.notify(NotifyClass::New, "new", dst);
+        true
+    };
+    if added {
+        ctx.notify(NotifyClass::Set, "sadd", dst);
     }
     ctx.out.int(1);
     Ok(())
@@ -414,12 +437,24 @@ fn reply_set(out: &mut ReplyEncoder, set: &SetValue) {
 
 /// Stores `result` at `dst` (dropping its TTL) or deletes `dst` if `result` is empty; replies
 /// with the result's size.
-fn store_result(ctx: &mut ExecCtx<'_>, shards: &mut ShardSet<'_>, dst: &[u8], result: SetValue) {
+fn store_result(
+    ctx: &mut ExecCtx<'_>,
+    shards: &mut ShardSet<'_>,
+    dst: &[u8],
+    result: SetValue,
+    event: &'static str,
+) {
     let n = result.len();
+    let existed = shards.shard(dst).contains(dst, ctx.now_ms);
     if n > 0 {
         shards.shard(dst).set(dst, Value::Set(result), ctx.lru);
-    } else {
+        if !existed {
+            ctx.notify(NotifyClass::New, "new", dst);
+        }
+        ctx.notify(NotifyClass::Set, event, dst);
+    } else if existed {
         shards.shard(dst).remove(dst);
+        ctx.notify(NotifyClass::Generic, "del", dst);
     }
     ctx.out.int(n as i64);
 }
@@ -493,7 +528,7 @@ fn sinterstore(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
             _ => SetValue::new_intset(),
         }
     };
-    store_result(ctx, &mut shards, dst, result);
+    store_result(ctx, &mut shards, dst, result, "sinterstore");
     Ok(())
 }
 
@@ -512,7 +547,8 @@ fn union_or_diff(ctx: &mut ExecCtx<'_>, argv: &[&[u8]], diff: bool, store: bool)
         }
     };
     if store {
-        store_result(ctx, &mut shards, argv[1], result);
+        let event = if diff { "sdiffstore" } else { "sunionstore" };
+        store_result(ctx, &mut shards, argv[1], result, event);
     } else {
         reply_set(ctx.out, &result);
     }

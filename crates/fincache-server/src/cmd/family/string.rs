@@ -327,10 +327,8 @@ fn getex(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
             shard.set_expire(key, at);
             ctx.notify(NotifyClass::Generic, "expire", key);
         }
-        None if opts.persist => {
-            if shard.persist(key) {
-                ctx.notify(NotifyClass::Generic, "persist", key);
-            }
+        None if opts.persist && shard.persist(key) => {
+            ctx.notify(NotifyClass::Generic, "persist", key);
         }
         None => {}
     }

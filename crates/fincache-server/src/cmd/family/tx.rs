@@ -126,9 +126,11 @@ pub fn flag_aborted(client: &mut ClientState) {
 
 /// Whether EXEC would run a command that writes (CLIENT PAUSE WRITE holds it then).
 pub fn queued_writes(client: &ClientState) -> bool {
-    client.tx.multi.as_ref().is_some_and(|m| {
-        m.flags.has(Flags::WRITE) || m.flags.has(Flags::MAY_REPLICATE)
-    })
+    client
+        .tx
+        .multi
+        .as_ref()
+        .is_some_and(|m| m.flags.has(Flags::WRITE) || m.flags.has(Flags::MAY_REPLICATE))
 }
 
 /// Leaves MULTI (if in it) and unwatches every key (DISCARD, RESET, an aborted EXEC).

@@ -1,20 +1,21 @@
 //! Sorted-set commands, part one: writes and point reads — ZADD, ZINCRBY, ZREM, ZCARD, ZSCORE,
-//! ZMSCORE, ZRANK, ZREVRANK, ZPOPMIN, ZPOPMAX, ZMPOP, ZRANDMEMBER, ZSCAN — plus the helpers the
-//! other two sorted-set files share. Ranges live in `zset_range.rs`, set algebra in
-//! `zset_setops.rs`. The data structure is `fincache_types::zset::ZSet`.
+//! ZMSCORE, ZRANK, ZREVRANK, ZRANDMEMBER, ZSCAN — plus the helpers the other sorted-set files
+//! share. Ranges live in `zset_range.rs`, set algebra in `zset_setops.rs`, pops (blocking ones
+//! included) in `zset_pop.rs`. The data structure is `fincache_types::zset::ZSet`.
 //!
 //! Redis behaviour mirrored here (`t_zset.c`):
 //! - arguments are checked before the key is looked at, except where Redis looks first;
-//! - reads count keyspace hits and misses (`lookupKeyRead`), writes do not;
-//! - a sorted set emptied by a command deletes its key;
+//! - reads count keyspace hits and misses and raise `keymiss` (`lookupKeyRead`), writes do not;
+//! - a sorted set emptied by a command deletes its key; keyspace events (`zadd`, `zincr`,
+//!   `zrem`, `zpopmin`, `zunionstore` …, `new`, `del`) are raised as Redis raises them;
 //! - scores are parsed with `strtod` rules (hex floats, `inf`), NaN is refused, and a score
 //!   that overflows is `ERR value is not a valid float`;
 //! - replies carry scores as doubles (`ctx.out.double`): RESP3 `,`, RESP2 bulk strings in Redis
 //!   7.2's shortest form. Member/score pairs are flat in RESP2 and `[member, score]` arrays in
-//!   RESP3 where Redis 7 nests them (ZRANGE … WITHSCORES, ZPOPMIN with a count, ZMPOP …).
+//!   RESP3 where Redis 7 nests them (ZRANGE … WITHSCORES, ZPOPMIN with a count, ZMPOP …);
+//! - ZRANK/ZREVRANK take Redis 7.2's WITHSCORE.
 //!
-//! Locking: single-key commands lock one shard; ZMPOP locks every key it names at once
-//! (`Db::lock_many`, ascending shard order).
+//! Locking: each command here locks the one shard of its key.
 
 use super::hash::{random_count, Picks};
 use crate::cmd::args;
@@ -483,9 +484,13 @@ fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
 }
 
 /// `ZSCAN key cursor [MATCH pattern] [COUNT count]` — `[next-cursor, [member, score, …]]`.
-/// A listpack set comes whole with cursor 0; a large set is walked by hash-table buckets,
-/// COUNT (default 10) members per call. Scores are bulk strings in both protocols, as Redis
-/// sends them.
+/// A listpack set comes whole with cursor 0; a large set is walked by hash-table buckets in
+/// Redis's reverse-binary cursor order, COUNT (default 10) members per call (at most 10×COUNT
+/// buckets). Scores are bulk strings in both protocols, as Redis sends them.
+///
+/// COMPAT: Redis's guarantee (a member present for the whole scan is returned) holds here while
+/// the table keeps its size; a member moved by a resize of the open-addressing table during the
+/// scan can be missed, where Redis's chained table never misses one.
 fn zscan(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let cursor = parse_cursor(argv[2])?;
     let db = ctx.db();

@@ -255,17 +255,13 @@ fn setop_generic(
     // reads the options.
     for key in keys {
         let shard = shards.shard(key);
-        let found = if store {
-            shard.get_mut(key, ctx.now_ms, ctx.lru).map(|e| &*e)
+        // Redis's `lookupKeyRead`, store forms included: hits, misses and `keymiss` count.
+        let found = shard.get(key, ctx.now_ms, ctx.lru);
+        if found.is_some() {
+            ctx.server.keyspace.hit();
         } else {
-            let e = shard.get(key, ctx.now_ms, ctx.lru);
-            if e.is_some() {
-                ctx.server.keyspace.hit();
-            } else {
-                ctx.key_miss(key);
-            }
-            e
-        };
+            ctx.key_miss(key);
+        }
         if let Some(e) = found {
             if !matches!(e.value, Value::ZSet(_) | Value::Set(_)) {
                 return Err(CmdError::WrongType);
