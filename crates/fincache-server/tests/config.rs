@@ -313,16 +313,10 @@ fn bad_configuration_stops_start_up_naming_key_and_value() {
 
 #[test]
 fn features_not_available_yet_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
     assert_fails(
         &["--appendonly", "yes"],
         &[],
         &["appendonly yes is not available yet", "--appendonly"],
-    );
-    assert_fails(
-        &[],
-        &[("FINCACHE_SAVE", "60 1")],
-        &["save rules", "FINCACHE_SAVE"],
     );
     assert_fails(&["--io-threads", "4"], &[], &["io-threads must be 1"]);
     assert_fails(
@@ -330,16 +324,7 @@ fn features_not_available_yet_are_refused() {
         &[],
         &["daemonize yes is not supported"],
     );
-    let snap = write_file(
-        dir.path(),
-        "snap.yaml",
-        "store:\n  snapshot_enabled: true\n",
-    );
-    assert_fails(
-        &["--config", snap.to_str().unwrap()],
-        &[],
-        &["snapshot-enabled yes", "store.snapshot_enabled"],
-    );
+    // (`save` rules and `snapshot-enabled` are real since RDB snapshots exist: tests/rdb.rs.)
     // A later layer switching the feature off again is fine.
     let port = free_port();
     let fin = start(
@@ -350,12 +335,6 @@ fn features_not_available_yet_are_refused() {
     let mut c = fin.conn();
     for (name, value, words) in [
         ("appendonly", "yes", "appendonly yes is not available yet"),
-        ("save", "3600 1", "save rules is not available yet"),
-        (
-            "snapshot-enabled",
-            "yes",
-            "snapshot-enabled yes is not available yet",
-        ),
     ] {
         match c.cmd(&["CONFIG", "SET", name, value]) {
             Reply::Error(e) => assert!(

@@ -220,6 +220,14 @@ fn noeviction_refuses_writes_but_serves_reads() {
         .arg("yes")
         .query(&mut c)
         .unwrap();
+    // A transaction queued while there was room: its EXEC is refused once memory is full.
+    let mut queued = srv.conn();
+    let _: () = redis::cmd("MULTI").query(&mut queued).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("q")
+        .arg("1")
+        .query(&mut queued)
+        .unwrap();
     limit_to_used_plus(&mut c, 256 * 1024);
     let mut refused = None;
     for i in 0..5000 {
@@ -244,6 +252,14 @@ fn noeviction_refuses_writes_but_serves_reads() {
         fincache_resp::Reply::Error(e) => assert_eq!(e, OOM),
         other => panic!("SET under OOM: {other:?}"),
     }
+    let exec: RedisResult<Value> = redis::cmd("EXEC").query(&mut queued);
+    let abort = exec.unwrap_err();
+    assert_eq!(abort.code(), Some("EXECABORT"), "{abort:?}");
+    assert!(
+        abort.to_string().contains("OOM command not allowed"),
+        "{abort}"
+    );
+    assert!(!exists(&mut c, "q"));
     assert_eq!(evicted(&mut c), 0);
     let v: String = redis::cmd("GET").arg("present").query(&mut c).unwrap();
     assert_eq!(v, "yes");

@@ -16,6 +16,9 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A series' labels without `le`, in order.
+type Labels = Vec<(String, String)>;
+
 /// One sample: name, labels, value.
 #[derive(Debug, Clone)]
 struct Sample {
@@ -256,7 +259,7 @@ async fn metrics_are_well_formed_and_follow_the_commands() {
         if kind != "histogram" {
             continue;
         }
-        let mut series: BTreeMap<Vec<(String, String)>, Vec<(f64, f64)>> = BTreeMap::new();
+        let mut series: BTreeMap<Labels, Vec<(f64, f64)>> = BTreeMap::new();
         for s in samples
             .iter()
             .filter(|s| s.name == format!("{family}_bucket"))

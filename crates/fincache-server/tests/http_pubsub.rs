@@ -160,6 +160,36 @@ async fn sse_receives_messages_published_over_resp_and_http() {
 }
 
 #[tokio::test]
+async fn an_event_stream_nobody_reads_is_closed_by_the_write_timeout() {
+    // No output limit (FinCache still caps it at 64 MiB): only api-write-timeout can end it.
+    let s = HttpServer::start(&[
+        "--api-write-timeout",
+        "1",
+        "--client-output-buffer-limit",
+        "pubsub 0 0 0",
+    ]);
+    let mut raw = std::net::TcpStream::connect(("127.0.0.1", s.http_port)).unwrap();
+    use std::io::Write;
+    raw.write_all(b"GET /api/v1/pubsub/subscribe?channels=firehose HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut c = s.resp();
+    wait_numsub(&mut c, "firehose", 1).await;
+    // Far more than the socket buffers hold, never read by the client.
+    let payload = "y".repeat(1024 * 1024);
+    for _ in 0..24 {
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg("firehose")
+            .arg(&payload)
+            .query(&mut c)
+            .unwrap();
+    }
+    let started = std::time::Instant::now();
+    wait_numsub(&mut c, "firehose", 0).await;
+    assert!(started.elapsed() < Duration::from_secs(4));
+    drop(raw);
+}
+
+#[tokio::test]
 async fn sse_post_takes_the_names_in_json() {
     let s = HttpServer::start(&[]);
     let r = s

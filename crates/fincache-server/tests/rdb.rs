@@ -383,7 +383,10 @@ fn bgsave_running(c: &mut Connection) -> bool {
 fn wait_bgsave_done(c: &mut Connection) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while bgsave_running(c) {
-        assert!(std::time::Instant::now() < deadline, "BGSAVE did not finish");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "BGSAVE did not finish"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -397,7 +400,10 @@ fn bgsave_is_point_in_time_under_concurrent_writes() {
     let mut c = fin.conn();
     let mut p = redis::pipe();
     for i in 0..N {
-        p.cmd("SET").arg(format!("k{i}")).arg(format!("old-{i}-{}", "p".repeat(40))).ignore();
+        p.cmd("SET")
+            .arg(format!("k{i}"))
+            .arg(format!("old-{i}-{}", "p".repeat(40)))
+            .ignore();
     }
     p.cmd("RPUSH").arg("list").arg("a").arg("b").ignore();
     p.query::<()>(&mut c).unwrap();
@@ -408,7 +414,11 @@ fn bgsave_is_point_in_time_under_concurrent_writes() {
     // A second BGSAVE while one runs is refused; with SCHEDULE it is queued.
     if overlapped {
         if let Err(e) = redis::cmd("BGSAVE").query::<String>(&mut c) {
-            assert!(e.to_string().contains("Background save already in progress"), "{e}");
+            assert!(
+                e.to_string()
+                    .contains("Background save already in progress"),
+                "{e}"
+            );
         }
     }
     // Writes right after the start: overwrite, delete, create, a transaction across shards.
@@ -424,8 +434,12 @@ fn bgsave_is_point_in_time_under_concurrent_writes() {
     p.query::<()>(&mut w).unwrap();
     let () = redis::pipe()
         .atomic()
-        .cmd("SET").arg("k1").arg("tx")
-        .cmd("SET").arg("k99999").arg("tx")
+        .cmd("SET")
+        .arg("k1")
+        .arg("tx")
+        .cmd("SET")
+        .arg("k99999")
+        .arg("tx")
         .query(&mut w)
         .unwrap();
     wait_bgsave_done(&mut c);
@@ -436,10 +450,18 @@ fn bgsave_is_point_in_time_under_concurrent_writes() {
     let mut c = fin.conn();
     let size: usize = redis::cmd("DBSIZE").query(&mut c).unwrap();
     assert_eq!(size, N + 1, "exactly the keys that existed at the start");
-    let list: Vec<String> = redis::cmd("LRANGE").arg("list").arg(0).arg(-1).query(&mut c).unwrap();
+    let list: Vec<String> = redis::cmd("LRANGE")
+        .arg("list")
+        .arg(0)
+        .arg(-1)
+        .query(&mut c)
+        .unwrap();
     assert_eq!(list, ["a", "b"]);
     for i in (0..N).step_by(997).chain([1, 99_999, 1001]) {
-        let v: String = redis::cmd("GET").arg(format!("k{i}")).query(&mut c).unwrap();
+        let v: String = redis::cmd("GET")
+            .arg(format!("k{i}"))
+            .query(&mut c)
+            .unwrap();
         assert_eq!(v, format!("old-{i}-{}", "p".repeat(40)), "k{i}");
     }
 }
@@ -450,7 +472,10 @@ fn bgsave_schedule_and_syntax() {
     let fin = TestServer::fincache_with(&["--dir", dir.path().to_str().unwrap()]);
     let mut c = fin.conn();
     cmd(&mut c, &["SET", "a", "1"]);
-    let e = redis::cmd("BGSAVE").arg("NOW").query::<String>(&mut c).unwrap_err();
+    let e = redis::cmd("BGSAVE")
+        .arg("NOW")
+        .query::<String>(&mut c)
+        .unwrap_err();
     assert!(e.to_string().contains("syntax error"), "{e}");
     let r: String = redis::cmd("BGSAVE").arg("SCHEDULE").query(&mut c).unwrap();
     assert!(
@@ -461,4 +486,49 @@ fn bgsave_schedule_and_syntax() {
     assert!(dir.path().join("dump.rdb").exists());
     let info: String = redis::cmd("INFO").arg("persistence").query(&mut c).unwrap();
     assert!(info.contains("rdb_changes_since_last_save:0\r\n"), "{info}");
+}
+
+#[test]
+fn shutdown_save_writes_even_without_save_points_and_refuses_on_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let file = dir.path().join("dump.rdb");
+    // A failed save keeps the server running (unless FORCE).
+    let fin = TestServer::fincache_with(&["--dir", d]);
+    let mut c = fin.conn();
+    cmd(&mut c, &["SET", "k", "v"]);
+    std::fs::create_dir(&file).unwrap();
+    std::fs::write(file.join("x"), b"x").unwrap();
+    let e = redis::cmd("SHUTDOWN")
+        .arg("SAVE")
+        .query::<()>(&mut c)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("Errors trying to SHUTDOWN. Check logs."),
+        "{e}"
+    );
+    assert_eq!(
+        cmd(&mut c, &["GET", "k"]),
+        redis::Value::BulkString(b"v".to_vec())
+    );
+    std::fs::remove_dir_all(&file).unwrap();
+    let _ = redis::cmd("SHUTDOWN")
+        .arg("SAVE")
+        .query::<redis::Value>(&mut c);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !file.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SHUTDOWN SAVE wrote no snapshot"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(fin);
+    let fin = TestServer::fincache_with(&["--dir", d]);
+    let mut c = fin.conn();
+    assert_eq!(
+        cmd(&mut c, &["GET", "k"]),
+        redis::Value::BulkString(b"v".to_vec())
+    );
 }

@@ -384,7 +384,7 @@ const SESSION: &[(usize, &[&str])] = &[
 
 /// Runs [`SESSION`] (plus a RESP2 redirect part) and returns everything each connection read.
 fn run_session(server: &TestServer) -> Vec<Vec<Reply>> {
-    let mut conns = vec![
+    let mut conns = [
         resp3(server),
         connect(server),
         connect(server),

@@ -317,20 +317,21 @@ fn redis_agrees_on_a_concurrent_watch() {
     let run = |port: u16| {
         let mut a = RawConn::connect(port).unwrap();
         let mut b = RawConn::connect(port).unwrap();
-        let mut out = Vec::new();
-        out.push(a.cmd(&["SET", "x", "1"]));
-        out.push(a.cmd(&["WATCH", "x", "y"]));
-        out.push(b.cmd(&["DEL", "y"]));
-        out.push(a.cmd(&["MULTI"]));
-        out.push(a.cmd(&["INCR", "x"]));
-        out.push(a.cmd(&["EXEC"]));
-        out.push(a.cmd(&["WATCH", "x"]));
-        out.push(b.cmd(&["SET", "x", "2"]));
-        out.push(a.cmd(&["MULTI"]));
-        out.push(a.cmd(&["INCR", "x"]));
-        out.push(a.cmd(&["EXEC"]));
-        out.push(a.cmd(&["GET", "x"]));
-        out
+        // ORDER: each command runs as the vec is built, so the interleaving is as written.
+        vec![
+            a.cmd(&["SET", "x", "1"]),
+            a.cmd(&["WATCH", "x", "y"]),
+            b.cmd(&["DEL", "y"]),
+            a.cmd(&["MULTI"]),
+            a.cmd(&["INCR", "x"]),
+            a.cmd(&["EXEC"]),
+            a.cmd(&["WATCH", "x"]),
+            b.cmd(&["SET", "x", "2"]),
+            a.cmd(&["MULTI"]),
+            a.cmd(&["INCR", "x"]),
+            a.cmd(&["EXEC"]),
+            a.cmd(&["GET", "x"]),
+        ]
     };
     assert_eq!(run(f.port), run(r.port));
 }

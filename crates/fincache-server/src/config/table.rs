@@ -604,11 +604,11 @@ pub static SETTINGS: &[Setting] = &[
     seconds!("api-read-timeout", api_read_timeout, I32MAX as u64)
         .fincache()
         .yaml(API, Some("read_timeout"))
-        .doc("Seconds to read one HTTP request."),
+        .doc("Seconds to receive an HTTP request's head, and a JSON body (0 = no limit)."),
     seconds!("api-write-timeout", api_write_timeout, I32MAX as u64)
         .fincache()
         .yaml(API, Some("write_timeout"))
-        .doc("Seconds to write one HTTP response."),
+        .doc("Close an HTTP connection whose writes make no progress for this many seconds (0 = never)."),
     boolean!("api-cors-enabled", api_cors_enabled)
         .mutable()
         .fincache()

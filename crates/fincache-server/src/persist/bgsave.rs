@@ -62,13 +62,13 @@ impl BgSave {
     }
 }
 
-/// Starts a background save. The caller holds the keyspace gate for writing.
-/// Err when one is already running.
-pub fn start(server: &Arc<Server>) -> Result<(), ()> {
+/// Starts a background save; false when one is already running (or no thread could start).
+/// The caller holds the keyspace gate for writing.
+pub fn start(server: &Arc<Server>) -> bool {
     let bg = &server.persist.bg;
     let mut slot = bg.job.lock();
     if slot.is_some() {
-        return Err(());
+        return false;
     }
     let ks = &server.keyspace;
     let mut sizes = Vec::with_capacity(ks.db_count());
@@ -101,9 +101,9 @@ pub fn start(server: &Arc<Server>) -> Result<(), ()> {
     if spawned.is_err() {
         bg.active.store(false, Ordering::Release);
         *bg.job.lock() = None;
-        return Err(());
+        return false;
     }
-    Ok(())
+    true
 }
 
 /// The dispatcher's hook: before write command `spec` runs in database `db`, serialise the
@@ -151,7 +151,7 @@ fn serialise_if_pending(server: &Server, job: &Job, idx: usize, park: bool) -> O
             buf.push(OP_EXPIRETIME_MS);
             buf.extend_from_slice(&at.to_le_bytes());
         }
-        super::put_value_with_key(&mut buf, key.as_slice(), &entry.value, true);
+        put_keyed_value(&mut buf, key.as_slice(), &entry.value, true);
     }
     if park {
         // ORDER: shard lock, then `parked`; parked before the shard lock is released, so the
@@ -168,8 +168,7 @@ fn run(server: Arc<Server>, job: Arc<Job>, dirty_at_start: u64) {
     let path = super::snapshot_path(&server);
     let result = write_job(&server, &job, &path);
     let st = &server.persist;
-    st.last_attempt
-        .store(super::now_secs(), Ordering::Relaxed);
+    st.last_attempt.store(super::now_secs(), Ordering::Relaxed);
     match &result {
         Ok(()) => {
             st.lastsave.store(super::now_secs(), Ordering::Relaxed);

@@ -4,14 +4,30 @@
 
 /// Compresses `input`; `None` when the result would not be shorter than `max_out` bytes.
 pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
-    const HLOG: u32 = 14;
+    // The hash table is reused across calls (per thread) without clearing: a stale slot is
+    // only a candidate, checked to lie before the cursor and to match, as liblzf does
+    // without `INIT_HTAB`.
+    thread_local! {
+        static TABLE: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    TABLE.with(|t| {
+        let mut table = t.borrow_mut();
+        if table.is_empty() {
+            table.resize(1 << HLOG, 0);
+        }
+        compress_with(input, max_out, &mut table)
+    })
+}
+
+const HLOG: u32 = 13;
+
+fn compress_with(input: &[u8], max_out: usize, table: &mut [usize]) -> Option<Vec<u8>> {
     const MAX_OFF: usize = 1 << 13;
     const MAX_REF: usize = (1 << 8) + (1 << 3);
     const MAX_LIT: usize = 1 << 5;
     if input.len() < 4 {
         return None;
     }
-    let mut table = vec![0usize; 1 << HLOG];
     let mut out = Vec::with_capacity(max_out);
     let mut lit: Vec<u8> = Vec::with_capacity(MAX_LIT);
     let flush_lit = |out: &mut Vec<u8>, lit: &mut Vec<u8>| {
@@ -33,10 +49,10 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
             // Slots hold position + 1, so 0 means empty.
             let cand = table[h];
             table[h] = ip + 1;
-            if cand > 0 {
+            if cand > 0 && cand - 1 < ip {
                 let r = cand - 1;
                 let off = ip - r;
-                if (1..=MAX_OFF).contains(&off) && input[r..r + 3] == input[ip..ip + 3] {
+                if off <= MAX_OFF && input[r..r + 3] == input[ip..ip + 3] {
                     let max_len = (input.len() - ip).min(MAX_REF);
                     let mut len = 3;
                     while len < max_len && input[r + len] == input[ip + len] {

@@ -301,7 +301,7 @@ fn write_to(server: &Server, tmp: &Path) -> Result<(), RdbError> {
                     s.buf.push(OP_EXPIRETIME_MS);
                     s.buf.extend_from_slice(&at.to_le_bytes());
                 }
-                put_value_with_key(&mut s.buf, key.as_slice(), &entry.value, compress);
+                put_keyed_value(&mut s.buf, key.as_slice(), &entry.value, compress);
                 if s.buf.len() >= FLUSH_AT {
                     s.flush_buf()?;
                 }
@@ -314,16 +314,6 @@ fn write_to(server: &Server, tmp: &Path) -> Result<(), RdbError> {
     let file = s.file.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     Ok(())
-}
-
-/// The type byte, the key, then the value body (`rdbSaveKeyValuePair`).
-pub(crate) fn put_value_with_key(out: &mut Vec<u8>, key: &[u8], value: &Value, compress: bool) {
-    let mark = out.len();
-    put_value(out, value, compress);
-    // `put_value` wrote the type byte first; the key goes between it and the body.
-    let mut key_enc = Vec::with_capacity(key.len() + 5);
-    put_string(&mut key_enc, key, compress);
-    out.splice(mark + 1..mark + 1, key_enc);
 }
 
 pub(crate) fn write_header(server: &Server, out: &mut Vec<u8>) {

@@ -129,6 +129,18 @@ fn is_intset(s: &SetValue) -> bool {
 /// The type byte followed by the value's body (`rdbSaveObjectType` + `rdbSaveObject`).
 pub fn put_value(out: &mut Vec<u8>, value: &Value, compress: bool) {
     out.push(type_byte(value));
+    put_body(out, value, compress);
+}
+
+/// A key-value pair as a snapshot holds it: type byte, key, body (`rdbSaveKeyValuePair`).
+pub fn put_keyed_value(out: &mut Vec<u8>, key: &[u8], value: &Value, compress: bool) {
+    out.push(type_byte(value));
+    put_string(out, key, compress);
+    put_body(out, value, compress);
+}
+
+/// The value's body alone (`rdbSaveObject`).
+fn put_body(out: &mut Vec<u8>, value: &Value, compress: bool) {
     match value {
         Value::Int(n) => {
             if !put_int_encoded(out, *n) {

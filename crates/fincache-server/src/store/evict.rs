@@ -228,7 +228,16 @@ pub fn check_before_command(
     if max == 0 {
         return Ok(());
     }
-    let grows = cmd.spec.flags.has(Flags::DENYOOM);
+    // An EXEC grows memory if a queued command may (Redis: `mstate.cmd_flags & CMD_DENYOOM`).
+    let grows = cmd.spec.flags.has(Flags::DENYOOM)
+        || (cmd.parent.is_none()
+            && cmd.spec.name == "exec"
+            && ctx
+                .client
+                .tx
+                .multi
+                .as_ref()
+                .is_some_and(|m| m.flags.has(Flags::DENYOOM)));
     if grows {
         let incoming: usize = argv.iter().map(|a| a.len()).sum();
         ev.used_estimate
@@ -534,6 +543,19 @@ pub fn lfu_frequency(lru: u32, clock: u32) -> u8 {
     lfu_decayed(lru, minutes(clock))
 }
 
+/// The `lru` field a restored key gets (Redis's `objectSetLRUOrLFU`, for RESTORE and loading
+/// IDLETIME / FREQ): under an LFU clock the given frequency, under an LRU clock the clock less
+/// the given idle seconds. `None` when the value given does not apply to the current policy.
+pub fn lru_for_restore(clock: u32, freq: Option<u8>, idle_secs: Option<u64>) -> Option<u32> {
+    if clock & LFU_FLAG != 0 {
+        freq.map(|f| (minutes(clock) << 8) | u32::from(f))
+    } else {
+        let idle = u32::try_from(idle_secs?).unwrap_or(u32::MAX);
+        // An idle time past the clock's start saturates at the oldest representable access.
+        Some(clock.saturating_sub(idle))
+    }
+}
+
 /// Redis's `LFULogIncr`: +1 with probability `1 / ((counter - LFU_INIT_VAL) * factor + 1)`.
 fn lfu_log_incr(counter: u8) -> u8 {
     if counter == 255 {
@@ -608,6 +630,17 @@ mod tests {
         assert_eq!(lfu_decayed(lru, 2), 10);
         assert_eq!(lfu_decayed(lru, 5), 7);
         assert_eq!(lfu_decayed(lru, 100), 0);
+    }
+
+    #[test]
+    fn restore_sets_frequency_or_idle_time() {
+        let lfu = LFU_FLAG | 600;
+        let f = lru_for_restore(lfu, Some(42), Some(3)).unwrap();
+        assert_eq!(lfu_frequency(f, lfu), 42);
+        assert_eq!(lru_for_restore(lfu, None, Some(3)), None);
+        assert_eq!(lru_for_restore(600, Some(42), Some(100)), Some(500));
+        assert_eq!(lru_for_restore(600, None, Some(10_000)), Some(0));
+        assert_eq!(lru_for_restore(600, Some(1), None), None);
     }
 
     #[test]

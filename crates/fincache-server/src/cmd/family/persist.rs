@@ -49,8 +49,9 @@ fn bgsave(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
         }
         return Err(CmdError::err("Background save already in progress"));
     }
-    crate::persist::bgsave::start(ctx.server)
-        .map_err(|()| CmdError::err("Background save already in progress"))?;
+    if !crate::persist::bgsave::start(ctx.server) {
+        return Err(CmdError::err("Background save already in progress"));
+    }
     ctx.out.simple("Background saving started");
     Ok(())
 }
