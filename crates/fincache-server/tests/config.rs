@@ -333,9 +333,7 @@ fn features_not_available_yet_are_refused() {
         &[("FINCACHE_APPENDONLY", "yes")],
     );
     let mut c = fin.conn();
-    for (name, value, words) in [
-        ("appendonly", "yes", "appendonly yes is not available yet"),
-    ] {
+    for (name, value, words) in [("appendonly", "yes", "appendonly yes is not available yet")] {
         match c.cmd(&["CONFIG", "SET", name, value]) {
             Reply::Error(e) => assert!(
                 e.starts_with(&format!(

@@ -246,3 +246,33 @@ fn restore_options_and_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn restore_wakes_a_blocked_client() {
+    let fin = TestServer::fincache();
+    let mut c = fin.conn();
+    cmd(&mut c, &["RPUSH", "src", "x", "y"]);
+    let payload = dump(&mut c, "src");
+    let port = fin.port;
+    let waiter = std::thread::spawn(move || {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+        let mut b = client.get_connection().unwrap();
+        let r: Vec<String> = redis::cmd("BLPOP").arg("dst").arg(5).query(&mut b).unwrap();
+        r
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let () = redis::cmd("RESTORE")
+        .arg("dst")
+        .arg(0)
+        .arg(&payload)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(waiter.join().unwrap(), ["dst", "x"]);
+    let rest: Vec<String> = redis::cmd("LRANGE")
+        .arg("dst")
+        .arg(0)
+        .arg(-1)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(rest, ["y"]);
+}

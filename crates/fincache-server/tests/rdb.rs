@@ -532,3 +532,35 @@ fn shutdown_save_writes_even_without_save_points_and_refuses_on_failure() {
         redis::Value::BulkString(b"v".to_vec())
     );
 }
+
+#[test]
+fn snapshot_settings_save_periodically_and_load_from_snapshot_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snap.rdb");
+    let p = path.to_str().unwrap();
+    let flags = [
+        "--snapshot-enabled",
+        "yes",
+        "--snapshot-interval",
+        "1",
+        "--snapshot-path",
+        p,
+    ];
+    {
+        let fin = TestServer::fincache_with(&flags);
+        let mut c = fin.conn();
+        cmd(&mut c, &["SET", "periodic", "yes"]);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !path.exists() {
+            assert!(std::time::Instant::now() < deadline, "no periodic snapshot");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        wait_bgsave_done(&mut c);
+    }
+    let fin = TestServer::fincache_with(&flags);
+    let mut c = fin.conn();
+    assert_eq!(
+        cmd(&mut c, &["GET", "periodic"]),
+        redis::Value::BulkString(b"yes".to_vec())
+    );
+}

@@ -108,7 +108,8 @@ pub fn start(server: &Arc<Server>) -> bool {
 
 /// The dispatcher's hook: before write command `spec` runs in database `db`, serialise the
 /// pending shards it may touch. Commands whose keys are not all in `db` at known positions
-/// (EXCLUSIVE ones, MOVE, COPY, movable keys) serialise every pending shard.
+/// (EXCLUSIVE ones such as FLUSHALL and SWAPDB, keyless writes, MOVE, COPY) serialise every
+/// pending shard.
 pub fn before_write(server: &Server, db: usize, spec: &CommandSpec, argv: &[&[u8]]) {
     let bg = &server.persist.bg;
     if !bg.active.load(Ordering::Acquire) {
@@ -117,8 +118,11 @@ pub fn before_write(server: &Server, db: usize, spec: &CommandSpec, argv: &[&[u8
     let Some(job) = bg.job.lock().clone() else {
         return;
     };
-    let everything = spec.flags.has(Flags::EXCLUSIVE)
-        || spec.flags.has(Flags::MOVABLE_KEYS)
+    let positions = spec.key_positions(argv);
+    // Writes whose keys are not all in `db` at known positions may touch any shard.
+    let everything = positions.is_empty()
+        || spec.flags.has(Flags::EXCLUSIVE)
+        || (spec.flags.has(Flags::MOVABLE_KEYS) && spec.key_finder.is_none())
         || matches!(spec.name, "move" | "copy");
     if everything {
         for idx in 0..job.pending.len() {
@@ -126,7 +130,7 @@ pub fn before_write(server: &Server, db: usize, spec: &CommandSpec, argv: &[&[u8
         }
         return;
     }
-    for pos in spec.key_positions(argv) {
+    for pos in positions {
         if let Some(key) = argv.get(pos) {
             let idx = db * SHARDS_PER_DB + crate::store::Db::shard_index(key);
             serialise_if_pending(server, &job, idx, true);
@@ -134,16 +138,24 @@ pub fn before_write(server: &Server, db: usize, spec: &CommandSpec, argv: &[&[u8
     }
 }
 
-/// Serialises shard `idx` if still pending; parks the bytes (`park`) or returns them.
+/// Serialises shard `idx` if still pending and parks the bytes (a writer, `park`); or (the
+/// writer thread) returns the shard's bytes, serialised now or taken from the parked ones.
 fn serialise_if_pending(server: &Server, job: &Job, idx: usize, park: bool) -> Option<Vec<u8>> {
-    if !job.pending.get(idx)?.load(Ordering::Acquire) {
+    // The writer's fast path: nothing to do for a shard already serialised. (The writer
+    // thread always takes the lock: a writer may be between clearing the mark and parking.)
+    if park && !job.pending.get(idx)?.load(Ordering::Acquire) {
         return None;
     }
     let db = server.keyspace.db(idx / SHARDS_PER_DB);
     let shard = db.lock_shard(idx % SHARDS_PER_DB);
     // Checked again under the lock: exactly one caller serialises each shard.
     if !job.pending[idx].swap(false, Ordering::AcqRel) {
-        return None;
+        // ORDER: shard lock, then `parked` (the writer parked before releasing the lock).
+        return if park {
+            None
+        } else {
+            Some(job.parked.lock().remove(&idx).unwrap_or_default())
+        };
     }
     let mut buf = Vec::new();
     for (key, entry) in shard.iter() {
@@ -216,10 +228,7 @@ fn write_job(server: &Server, job: &Job, path: &std::path::Path) -> Result<(), R
             emit(&mut out, &head)?;
             for s in 0..SHARDS_PER_DB {
                 let idx = id * SHARDS_PER_DB + s;
-                let bytes = match serialise_if_pending(server, job, idx, false) {
-                    Some(b) => b,
-                    None => job.parked.lock().remove(&idx).unwrap_or_default(),
-                };
+                let bytes = serialise_if_pending(server, job, idx, false).unwrap_or_default();
                 emit(&mut out, &bytes)?;
             }
         }

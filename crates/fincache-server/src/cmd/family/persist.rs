@@ -168,6 +168,8 @@ fn restore(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     shard.insert_entry(CompactBytes::new(key), Entry::new(value, lru), expire_at);
     drop(shard);
+    // Clients blocked on the key (BLPOP on a restored list …) may now be served.
+    ctx.signal_ready(key);
     ctx.notify(NotifyClass::New, "new", key);
     ctx.notify(NotifyClass::Generic, "restore", key);
     ctx.out.ok();
