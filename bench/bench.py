@@ -37,6 +37,30 @@ WORKLOADS = [
     ("GET -c1 latency", ["-t", "get", "-c", "1", "-P", "1", "-d", "64", "-r", "100000"], 15_000),
 ]
 
+# The sha1 of INCR_SCRIPT, loaded into both servers by preload().
+INCR_SCRIPT = "return redis.call('INCR', KEYS[1])"
+INCR_SHA = "61636018f4e6b5817b89791bbed242f93fa089e3"
+
+# Collections (issue 3) and scripting (issue 4): each at -P1 and -P16. Custom commands go last;
+# __rand_int__ is replaced by redis-benchmark (-r). bench:zr holds 1,000 members, scores 0..999.
+COLLECTION_COMMANDS = [
+    ("ZADD", ["ZADD", "bench:zset", "__rand_int__", "m:__rand_int__"]),
+    ("ZRANGE 0 9", ["ZRANGE", "bench:zr", "0", "9"]),
+    ("ZRANGEBYSCORE 10", ["ZRANGEBYSCORE", "bench:zr", "100", "109"]),
+    ("LPUSH", ["LPUSH", "bench:list", "__rand_int__"]),
+    ("RPOP", ["RPOP", "bench:plist"]),
+    ("HSET", ["HSET", "bench:hash", "f:__rand_int__", "v"]),
+    ("HGET", ["HGET", "bench:hash", "f:__rand_int__"]),
+    ("SADD", ["SADD", "bench:set", "m:__rand_int__"]),
+    ("SISMEMBER", ["SISMEMBER", "bench:set", "m:__rand_int__"]),
+]
+for _name, _cmd in COLLECTION_COMMANDS:
+    WORKLOADS.append((f"{_name} -c50 -P1", ["-c", "50", "-P", "1", "-r", "100000"] + _cmd, 120_000))
+    WORKLOADS.append((f"{_name} -c50 -P16", ["-c", "50", "-P", "16", "-r", "100000"] + _cmd, 600_000))
+WORKLOADS.append(("EVALSHA INCR -c50 -P1",
+                  ["-c", "50", "-P", "1", "-r", "100000", "EVALSHA", INCR_SHA, "1", "counter:__rand_int__"],
+                  120_000))
+
 MEMORY_KEYS = 1_000_000
 
 
@@ -110,6 +134,23 @@ def preload(server, keys, value_size):
     for i in range(keys):
         k = "key:%012d" % i
         buf.write(f"*3\r\n$3\r\nSET\r\n${len(k)}\r\n{k}\r\n${len(value)}\r\n{value}\r\n")
+    # Collections the read workloads use: a 1,000-member sorted set, a hash and a set the HGET and
+    # SISMEMBER reads hit, and a long list for RPOP to drain.
+    def cmd(*parts):
+        buf.write(f"*{len(parts)}\r\n")
+        for part in parts:
+            buf.write(f"${len(part.encode())}\r\n{part}\r\n")
+    for i in range(1000):
+        cmd("ZADD", "bench:zr", str(i), "m:%d" % i)
+    for i in range(0, 100_000, 100):
+        fields = []
+        for j in range(i, i + 100):
+            fields += ["f:%012d" % j, "v"]
+        cmd("HSET", "bench:hash", *fields)
+        cmd("SADD", "bench:set", *["m:%012d" % j for j in range(i, i + 100)])
+    for i in range(0, 2_000_000, 1000):
+        cmd("RPUSH", "bench:plist", *[str(j) for j in range(i, i + 1000)])
+    cmd("SCRIPT", "LOAD", INCR_SCRIPT)
     subprocess.run(["redis-cli", "-p", str(server.port), "--pipe"], input=buf.getvalue().encode(),
                    stdout=subprocess.DEVNULL, check=True)
 
@@ -250,6 +291,67 @@ def bench_memory(args):
     return keys, rows
 
 
+def pipe_load(server, commands):
+    buf = io.StringIO()
+    for parts in commands:
+        buf.write(f"*{len(parts)}\r\n")
+        for part in parts:
+            buf.write(f"${len(part.encode())}\r\n{part}\r\n")
+    subprocess.run(["redis-cli", "-p", str(server.port), "--pipe"], input=buf.getvalue().encode(),
+                   stdout=subprocess.DEVNULL, check=True)
+
+
+def collection_loads(quick):
+    """(name, unit, count, command generator): 16-byte members, fields and values."""
+    n = 100_000 if quick else 1_000_000
+    small = 10_000 if quick else 100_000
+
+    def zset():
+        for i in range(0, n, 500):
+            args = ["ZADD", "bench:bigz"]
+            for j in range(i, i + 500):
+                args += [str((j * 7919) % n), "m:%014d" % j]
+            yield args
+
+    def bighash():
+        for i in range(0, n, 500):
+            args = ["HSET", "bench:bigh"]
+            for j in range(i, i + 500):
+                args += ["f:%014d" % j, "v:%014d" % j]
+            yield args
+
+    def smallhashes():
+        for i in range(small):
+            args = ["HSET", "h:%014d" % i]
+            for j in range(10):
+                args += ["field:%010d" % j, "v:%014d" % (i * 10 + j)]
+            yield args
+
+    return [
+        (f"sorted set of {n:,} members", "member", n, zset),
+        (f"hash of {n:,} fields", "field", n, bighash),
+        (f"{small:,} hashes of 10 fields", "hash", small, smallhashes),
+    ]
+
+
+def bench_collection_memory(args):
+    rows = []
+    for name, unit, count, gen in collection_loads(args.quick):
+        per = {}
+        for start in (start_fincache, start_redis):
+            s = start(args.pin)
+            try:
+                time.sleep(0.3)
+                before = s.rss_bytes()
+                pipe_load(s, gen())
+                time.sleep(2.0)
+                per[s.name] = (s.rss_bytes() - before) / count
+            finally:
+                s.stop()
+        rows.append((name, unit, per["fincache"], per["redis"]))
+    return rows
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=6)
@@ -298,6 +400,11 @@ def main():
         f = next(r for r in rows if r[0] == "fincache")[3]
         r = next(r for r in rows if r[0] == "redis")[3]
         print(f"\nFinCache/Redis memory per key: **{f / r:.2f}x**")
+        print("\n## Resident memory of collections (16-byte members, fields and values)\n")
+        print("| data | FinCache bytes per item | Redis bytes per item | ratio |")
+        print("|---|---:|---:|---:|")
+        for name, unit, f, r in bench_collection_memory(args):
+            print(f"| {name} | {f:.1f} per {unit} | {r:.1f} per {unit} | **{f / r:.2f}x** |")
 
 
 if __name__ == "__main__":

@@ -406,21 +406,22 @@ fn persistence(server: &Server, out: &mut String) {
         "fincache_rdb_changes_since_last_save",
         "gauge",
         "Writes since the last snapshot (INFO rdb_changes_since_last_save).",
-        Stats::get(&server.stats.dirty),
+        Stats::get(&server.stats.dirty)
+            .saturating_sub(server.persist.dirty_at_save.load(Ordering::Relaxed)),
     );
     single(
         out,
         "fincache_rdb_last_save_timestamp_seconds",
         "gauge",
         "Unix time of the last successful snapshot (INFO rdb_last_save_time).",
-        server.started_unix_ms / 1000,
+        server.persist.lastsave.load(Ordering::Relaxed),
     );
     single(
         out,
         "fincache_rdb_last_bgsave_success",
         "gauge",
         "1 if the last snapshot succeeded (INFO rdb_last_bgsave_status ok).",
-        1,
+        u8::from(server.persist.last_status_ok.load(Ordering::Relaxed)),
     );
     single(
         out,
