@@ -20,18 +20,83 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
-fn wait_until_accepting(port: u16, child: &mut Child) {
+/// Waits until the server `child` accepts on `port`. Returns false if the port turned out to be
+/// someone else's (another test's server took it between `free_port` and our bind, so ours
+/// exited): the listener that answers must report our process id in `INFO server`.
+fn wait_until_ours(port: u16, child: &mut Child) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("server exited early with {status}");
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            return match answers_with_pid(&mut s, child.id()) {
+                Some(ours) => ours,
+                // An error reply (e.g. NOAUTH with --requirepass): a server that lost the port
+                // exits at once, so ours is the one still running a moment later.
+                None => {
+                    std::thread::sleep(Duration::from_millis(200));
+                    matches!(child.try_wait(), Ok(None))
+                }
+            };
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("server on port {port} did not start accepting in time");
+}
+
+/// Some(whether INFO names `pid`), or None when the server answered with an error.
+fn answers_with_pid(s: &mut std::net::TcpStream, pid: u32) -> Option<bool> {
+    use std::io::{Read, Write};
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    if s.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
+        .is_err()
+    {
+        return Some(false);
+    }
+    let want = format!("process_id:{pid}\r\n");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got);
+        if text.starts_with('-') && text.contains("\r\n") {
+            return None;
+        }
+        if text.contains(&want) {
+            return Some(true);
+        }
+        if text.contains("# Clients") || got.len() > 1 << 16 {
+            break;
+        }
+    }
+    Some(false)
+}
+
+/// Starts `build(port)` on a free port, retrying on a new port if another process won the race
+/// for it.
+fn spawn_on_free_port(
+    mut build: impl FnMut(u16, &std::path::Path) -> Command,
+) -> (u16, Child, tempfile::TempDir) {
+    for _ in 0..5 {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut child = build(port, dir.path())
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start server");
+        if wait_until_ours(port, &mut child) {
+            return (port, child, dir);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("could not start a server on a free port in 5 tries");
 }
 
 impl TestServer {
@@ -40,8 +105,6 @@ impl TestServer {
     /// The HTTP API (on by default, port 8080) is switched off unless `extra` names
     /// `--api-enabled` or `--api-port`, so parallel tests never compete for one HTTP port.
     pub fn fincache_with(extra: &[&str]) -> TestServer {
-        let port = free_port();
-        let dir = tempfile::tempdir().expect("temp dir");
         let wants_http = extra
             .iter()
             .any(|a| *a == "--api-enabled" || *a == "--api-port");
@@ -50,17 +113,14 @@ impl TestServer {
         } else {
             &["--api-enabled", "no"]
         };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fincache"))
-            .current_dir(dir.path())
-            .arg("--port")
-            .arg(port.to_string())
-            .args(no_http)
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start fincache");
-        wait_until_accepting(port, &mut child);
+        let (port, child, dir) = spawn_on_free_port(|port, _| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_fincache"));
+            c.arg("--port")
+                .arg(port.to_string())
+                .args(no_http)
+                .args(extra);
+            c
+        });
         TestServer {
             port,
             child,
@@ -76,11 +136,9 @@ impl TestServer {
     /// not installed (the differential tests then say so and skip; CI installs it).
     pub fn redis() -> Option<TestServer> {
         let bin = redis_server_path()?;
-        let port = free_port();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(bin)
-            .current_dir(dir.path())
-            .args([
+        let (port, child, dir) = spawn_on_free_port(|port, _| {
+            let mut c = Command::new(&bin);
+            c.args([
                 "--port",
                 &port.to_string(),
                 "--bind",
@@ -93,12 +151,9 @@ impl TestServer {
                 "yes",
                 "--enable-protected-configs",
                 "yes",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        wait_until_accepting(port, &mut child);
+            ]);
+            c
+        });
         Some(TestServer {
             port,
             child,
