@@ -25,6 +25,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET_DIR = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 FINCACHE = os.environ.get("FINCACHE_BIN", os.path.join(TARGET_DIR, "release", "fincache"))
+FANOUT = os.path.join(TARGET_DIR, "release", "examples", "pubsub_fanout")
 
 # name, redis-benchmark args (besides -p/-n), requests per run (full / quick)
 WORKLOADS = [
@@ -352,6 +353,36 @@ def bench_collection_memory(args):
     return rows
 
 
+def bench_pubsub(args):
+    """PUBLISH fan-out: deliveries per second to 100 and 1,000 subscribers of one channel
+    (examples/pubsub_fanout.rs, pinned to CPU 1), fresh servers, rounds alternating."""
+    rows = []
+    deliveries = 200_000 if args.quick else 2_000_000
+    servers = {"fincache": start_fincache(args.pin), "redis": start_redis(args.pin)}
+    prefix = ["taskset", "-c", "1"] if args.pin else []
+    try:
+        for subs in (100, 1000):
+            per = {"fincache": [], "redis": []}
+            ratios = []
+            for rnd in range(max(1, args.rounds // 2)):
+                order = ["fincache", "redis"] if rnd % 2 == 0 else ["redis", "fincache"]
+                this = {}
+                for who in order:
+                    out = subprocess.run(prefix + [FANOUT, str(servers[who].port), str(subs),
+                                                   str(deliveries // subs)],
+                                         capture_output=True, text=True, check=True).stdout
+                    this[who] = float(out.strip())
+                    per[who].append(this[who])
+                ratios.append(this["fincache"] / this["redis"])
+            rows.append((subs, statistics.median(per["fincache"]), statistics.median(per["redis"]),
+                         statistics.median(ratios)))
+            print(f"  done: PUBLISH fan-out to {subs}", file=sys.stderr)
+    finally:
+        for s in servers.values():
+            s.stop()
+    return rows
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=6)
@@ -364,7 +395,8 @@ def main():
     if args.pin and os.cpu_count() < 2:
         args.pin = False
     if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "-p", "fincache-server"], cwd=ROOT, check=True)
+        subprocess.run(["cargo", "build", "--release", "-p", "fincache-server", "--bins",
+                        "--example", "pubsub_fanout"], cwd=ROOT, check=True)
     servers = {"fincache": start_fincache(args.pin), "redis": start_redis(args.pin)}
     try:
         for s in servers.values():
@@ -390,6 +422,12 @@ def main():
             resp = f"{resp_get[1]:,.0f}" if resp_get else "n/a"
             ratio = f"{rps / resp_get[1]:.2f}x" if resp_get else "n/a"
             print(f"| {name} | {rps:,.0f} | {p50:.3f} | {p99:.3f} | {resp} | {ratio} |")
+    if os.path.exists(FANOUT) and (not args.only or any("publish" in o.lower() for o in args.only)):
+        print("\n## PUBLISH fan-out (messages delivered per second; examples/pubsub_fanout.rs)\n")
+        print("| subscribers | FinCache deliveries/s | Redis deliveries/s | ratio (median of rounds) |")
+        print("|---:|---:|---:|---:|")
+        for subs, f, r, ratio in bench_pubsub(args):
+            print(f"| {subs:,} | {f:,.0f} | {r:,.0f} | **{ratio:.2f}x** |")
     if not args.skip_memory:
         keys, rows = bench_memory(args)
         print(f"\n## Resident memory after loading {keys:,} keys (16-byte keys and values)\n")
