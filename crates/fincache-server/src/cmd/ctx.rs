@@ -7,7 +7,7 @@ use crate::client::ClientState;
 use crate::notify::{KeyEvent, NotifyClass};
 use crate::server::Server;
 use crate::store::blocking::{BlockRequest, ReadyTest, TimeoutReply};
-use crate::store::Db;
+use crate::store::{Db, Entry, Shard};
 use fincache_resp::ReplyEncoder;
 use fincache_types::longdouble::LongDouble;
 use fincache_types::{num, CompactBytes};
@@ -65,6 +65,19 @@ impl<'a> ExecCtx<'a> {
     pub fn key_miss(&self, key: &[u8]) {
         self.server.keyspace.miss();
         self.notify(NotifyClass::KeyMiss, "keymiss", key);
+    }
+
+    /// Redis's `lookupKeyRead`: the live entry (expiring the key if due), counting a keyspace
+    /// hit, or a miss with its `keymiss` event.
+    #[inline]
+    pub fn read_lookup<'s>(&self, shard: &'s mut Shard, key: &[u8]) -> Option<&'s Entry> {
+        let found = shard.get(key, self.now_ms, self.lru);
+        if found.is_some() {
+            self.server.keyspace.hit();
+        } else {
+            self.key_miss(key);
+        }
+        found
     }
 
     /// Asks to block on `keys` until one holds a value `ready` accepts, or until `deadline_ms`

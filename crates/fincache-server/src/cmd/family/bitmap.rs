@@ -26,7 +26,7 @@ use crate::cmd::spec::{AclCats, CmdResult, CommandSpec, Flags, KeyFlags, KeySpec
 use crate::cmd::spec::{BeginSearch, FindKeys};
 use crate::cmd::{CmdError, ExecCtx};
 use crate::notify::NotifyClass;
-use crate::store::{Db, Entry, Shard, ShardSet, Value, SHARDS_PER_DB};
+use crate::store::{Db, Shard, ShardSet, Value, SHARDS_PER_DB};
 use fincache_types::bitfield::{self, FieldOp, OpKind, ParseError};
 use fincache_types::bitmap::{self, BitOp, Unit};
 
@@ -40,17 +40,6 @@ fn proto_max_bulk_len(ctx: &ExecCtx<'_>) -> usize {
 fn bit_offset(ctx: &ExecCtx<'_>, arg: &[u8]) -> Result<u64, CmdError> {
     bitmap::parse_bit_offset(arg, 0, proto_max_bulk_len(ctx))
         .ok_or_else(|| CmdError::err(BAD_OFFSET))
-}
-
-/// Redis's `lookupKeyRead`: the live entry, counting a keyspace hit or miss.
-fn read_lookup<'s>(ctx: &ExecCtx<'_>, shard: &'s mut Shard, key: &[u8]) -> Option<&'s Entry> {
-    let found = shard.get(key, ctx.now_ms, ctx.lru);
-    if found.is_some() {
-        ctx.server.keyspace.hit();
-    } else {
-        ctx.key_miss(key);
-    }
-    found
 }
 
 /// Turns a string value into `Value::Raw` in place (Redis's `dbUnshareStringValue`) and
@@ -144,7 +133,7 @@ fn getbit(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let offset = bit_offset(ctx, argv[2])?;
     let db = ctx.db();
     let mut shard = db.lock(argv[1]);
-    let bit = match read_lookup(ctx, &mut shard, argv[1]) {
+    let bit = match ctx.read_lookup(&mut shard, argv[1]) {
         None => false,
         Some(e) => {
             let mut buf = itoa::Buffer::new();
@@ -177,7 +166,7 @@ fn unit_arg(arg: Option<&&[u8]>) -> Result<Unit, CmdError> {
 fn bitcount(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let mut shard = db.lock(argv[1]);
-    let Some(e) = read_lookup(ctx, &mut shard, argv[1]) else {
+    let Some(e) = ctx.read_lookup(&mut shard, argv[1]) else {
         ctx.out.int(0);
         return Ok(());
     };
@@ -215,7 +204,7 @@ fn bitpos(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     };
     let db = ctx.db();
     let mut shard = db.lock(argv[1]);
-    let Some(e) = read_lookup(ctx, &mut shard, argv[1]) else {
+    let Some(e) = ctx.read_lookup(&mut shard, argv[1]) else {
         ctx.out.int(if bit { -1 } else { 0 });
         return Ok(());
     };
@@ -273,7 +262,7 @@ fn bitop(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let mut shards = db.lock_many(argv[2..].iter().copied());
     // Look every source up first (expiring, counting, type-checking), as Redis does.
     for key in sources {
-        if let Some(e) = read_lookup(ctx, shards.shard(key), key) {
+        if let Some(e) = ctx.read_lookup(shards.shard(key), key) {
             if !e.value.is_string() {
                 return Err(CmdError::WrongType);
             }
@@ -347,7 +336,7 @@ fn bitfield_generic(ctx: &mut ExecCtx<'_>, argv: &[&[u8]], readonly: bool) -> Cm
     let mut shard = db.lock(key);
     let Some(max_bit) = bitfield::highest_write_bit(&ops) else {
         // Only GETs: a read.
-        match read_lookup(ctx, &mut shard, key) {
+        match ctx.read_lookup(&mut shard, key) {
             None => reply_reads(ctx, &[], &ops),
             Some(e) => {
                 let mut buf = itoa::Buffer::new();

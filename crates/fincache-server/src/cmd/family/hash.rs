@@ -46,7 +46,7 @@ fn read_hash<'s>(
     shard: &'s mut Shard,
     key: &[u8],
 ) -> Result<Option<&'s HashValue>, CmdError> {
-    match read_lookup(ctx, shard, key) {
+    match ctx.read_lookup(shard, key) {
         None => Ok(None),
         Some(Entry {
             value: Value::Hash(h),
@@ -478,22 +478,6 @@ pub(super) fn reply_entry(out: &mut ReplyEncoder, e: Element<'_>) {
         Element::Int(n) => out.bulk_int(n),
         Element::Bytes(b) => out.bulk(b),
     }
-}
-
-/// Redis's `lookupKeyRead`: the live entry (expiring the key if due), counting a keyspace hit
-/// or miss.
-pub(super) fn read_lookup<'s>(
-    ctx: &ExecCtx<'_>,
-    shard: &'s mut Shard,
-    key: &[u8],
-) -> Option<&'s Entry> {
-    let found = shard.get(key, ctx.now_ms, ctx.lru);
-    if found.is_some() {
-        ctx.server.keyspace.hit();
-    } else {
-        ctx.key_miss(key);
-    }
-    found
 }
 
 /// The reply to a SCAN of a missing key: `["0", []]`.

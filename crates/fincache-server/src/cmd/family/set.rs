@@ -23,9 +23,7 @@
 //! (ORDER: ascending shard index); sources are looked up one by one (expiring, counting), then
 //! read together from the locked shards.
 
-use super::hash::{
-    parse_cursor, random_count, read_lookup, reply_empty_scan, reply_entry, Picks, ScanOptions,
-};
+use super::hash::{parse_cursor, random_count, reply_empty_scan, reply_entry, Picks, ScanOptions};
 use crate::cmd::args;
 use crate::cmd::spec::{
     AclCats, BeginSearch, CmdResult, CommandSpec, FindKeys, Flags, KeyFlags, KeySpec,
@@ -54,7 +52,7 @@ fn read_set<'s>(
     shard: &'s mut Shard,
     key: &[u8],
 ) -> Result<Option<&'s SetValue>, CmdError> {
-    match read_lookup(ctx, shard, key) {
+    match ctx.read_lookup(shard, key) {
         None => Ok(None),
         Some(Entry {
             value: Value::Set(s),

@@ -28,7 +28,7 @@ use crate::cmd::args;
 use crate::cmd::spec::{AclCats, CmdResult, CommandSpec, Flags, KeyFlags};
 use crate::cmd::{CmdError, ExecCtx};
 use crate::notify::NotifyClass;
-use crate::store::{Entry, Shard, Value};
+use crate::store::{Shard, Value};
 use fincache_types::lcs::{lcs_len, LcsTable};
 use fincache_types::longdouble::LongDouble;
 use fincache_types::strargs::{
@@ -97,19 +97,6 @@ fn value_as_long_double(v: &Value) -> Result<LongDouble, CmdError> {
     }
 }
 
-/// Redis's `lookupKeyRead`: the live entry (expiring the key if due), counting a keyspace hit
-/// or miss.
-#[inline]
-fn read_lookup<'s>(ctx: &ExecCtx<'_>, shard: &'s mut Shard, key: &[u8]) -> Option<&'s Entry> {
-    let found = shard.get(key, ctx.now_ms, ctx.lru);
-    if found.is_some() {
-        ctx.server.keyspace.hit();
-    } else {
-        ctx.key_miss(key);
-    }
-    found
-}
-
 /// Before a write that replaces a key without reading it: whether the key exists. Looked up
 /// only when `new` or `expired` events need the answer (the lookup first expires a stale key,
 /// as Redis's `setKey` does); otherwise assumed, since nothing depends on it.
@@ -171,7 +158,7 @@ fn set(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let mut shard = db.lock(key);
     let found = if opts.get {
         // SET … GET reads the old value first: a read, counted as one.
-        match read_lookup(ctx, &mut shard, key) {
+        match ctx.read_lookup(&mut shard, key) {
             None => {
                 ctx.out.null();
                 false
@@ -263,7 +250,7 @@ fn psetex(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn getset(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let mut shard = db.lock(argv[1]);
-    let existed = match read_lookup(ctx, &mut shard, argv[1]) {
+    let existed = match ctx.read_lookup(&mut shard, argv[1]) {
         None => {
             ctx.out.null();
             false
@@ -284,7 +271,7 @@ fn getset(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn get(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let mut shard = db.lock(argv[1]);
-    match read_lookup(ctx, &mut shard, argv[1]) {
+    match ctx.read_lookup(&mut shard, argv[1]) {
         None => {
             ctx.out.null();
             Ok(())
@@ -303,7 +290,7 @@ fn getex(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let key = argv[1];
     let db = ctx.db();
     let mut shard = db.lock(key);
-    let Some(e) = read_lookup(ctx, &mut shard, key) else {
+    let Some(e) = ctx.read_lookup(&mut shard, key) else {
         ctx.out.null();
         return Ok(());
     };
@@ -340,7 +327,7 @@ fn getex(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn getdel(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let mut shard = db.lock(argv[1]);
-    let Some(e) = read_lookup(ctx, &mut shard, argv[1]) else {
+    let Some(e) = ctx.read_lookup(&mut shard, argv[1]) else {
         ctx.out.null();
         return Ok(());
     };
@@ -403,7 +390,7 @@ fn mget(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     ctx.out.array_len(argv.len() - 1);
     let mut buf = itoa::Buffer::new();
     for key in &argv[1..] {
-        let found = read_lookup(ctx, shards.shard(key), key);
+        let found = ctx.read_lookup(shards.shard(key), key);
         match found.and_then(|e| string_bytes(&e.value, &mut buf)) {
             Some(bytes) => ctx.out.bulk(bytes),
             None => ctx.out.null(),
@@ -442,7 +429,7 @@ fn append(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn strlen(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let mut shard = db.lock(argv[1]);
-    let len = match read_lookup(ctx, &mut shard, argv[1]) {
+    let len = match ctx.read_lookup(&mut shard, argv[1]) {
         None => 0,
         Some(e) => string_len(&e.value).ok_or(CmdError::WrongType)?,
     };
@@ -457,7 +444,7 @@ fn getrange(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let end = args::int(argv[3])?;
     let db = ctx.db();
     let mut shard = db.lock(argv[1]);
-    let Some(e) = read_lookup(ctx, &mut shard, argv[1]) else {
+    let Some(e) = ctx.read_lookup(&mut shard, argv[1]) else {
         ctx.out.bulk(b"");
         return Ok(());
     };
@@ -611,7 +598,7 @@ fn lcs(ctx: &mut ExecCtx<'_>, argv: &[&[u8]]) -> CmdResult {
     let (a, b) = {
         let mut shards = db.lock_many([argv[1], argv[2]]);
         let mut copy = |key: &[u8]| -> Option<Option<Vec<u8>>> {
-            let e = read_lookup(ctx, shards.shard(key), key)?;
+            let e = ctx.read_lookup(shards.shard(key), key)?;
             let mut buf = itoa::Buffer::new();
             Some(string_bytes(&e.value, &mut buf).map(<[u8]>::to_vec))
         };
