@@ -353,11 +353,7 @@ impl Pair {
 
 #[test]
 fn random_bitmap_ops_match_redis() {
-    let Some(redis) = TestServer::redis() else {
-        if std::env::var_os("CI").is_some() {
-            panic!("redis-server is not installed, and CI must run the differential tests");
-        }
-        eprintln!("!!! SKIPPED random_bitmap: redis-server is not installed !!!");
+    let Some(redis) = TestServer::oracle("random_bitmap") else {
         return;
     };
     let seed: u64 = env_num("FINCACHE_SEED", DEFAULT_SEED);

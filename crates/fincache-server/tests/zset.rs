@@ -301,11 +301,7 @@ fn encodings_follow_the_thresholds() {
 /// Runs a redis-cli style script (comments dropped) against both servers and compares each
 /// reply.
 fn run_script_on_both(path: &str) {
-    let Some(redis) = TestServer::redis() else {
-        if std::env::var_os("CI").is_some() {
-            panic!("redis-server is not installed, and CI must run the differential tests");
-        }
-        eprintln!("!!! SKIPPED {path}: redis-server is not installed !!!");
+    let Some(redis) = TestServer::oracle(path) else {
         return;
     };
     let fincache = TestServer::fincache();
@@ -493,11 +489,7 @@ fn events_of(port: u16, commands: &[&[&str]]) -> Vec<String> {
 
 #[test]
 fn keyspace_events_match_redis() {
-    let Some(redis) = TestServer::redis() else {
-        if std::env::var_os("CI").is_some() {
-            panic!("redis-server is not installed, and CI must run the differential tests");
-        }
-        eprintln!("!!! SKIPPED keyspace_events_match_redis: redis-server is not installed !!!");
+    let Some(redis) = TestServer::oracle("keyspace_events_match_redis") else {
         return;
     };
     let fincache = TestServer::fincache();
