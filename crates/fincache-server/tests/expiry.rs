@@ -3,19 +3,11 @@
 //! reads (with DEBUG SET-ACTIVE-EXPIRE switching it off).
 
 mod support;
+use support::err_text;
 
 use redis::{Connection, RedisResult, Value};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use support::{raw, TestServer};
-
-fn err_text(r: RedisResult<Value>) -> String {
-    match r {
-        Err(e) => format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-            .trim()
-            .to_string(),
-        Ok(v) => panic!("expected an error, got {v:?}"),
-    }
-}
 
 fn int(conn: &mut Connection, args: &[&str]) -> i64 {
     match raw(conn, args) {

@@ -3,21 +3,13 @@
 //! concurrent writes), RANDOMKEY and OBJECT. Glob patterns are compared with `redis-server`.
 
 mod support;
+use support::err_text;
 
-use redis::{Connection, RedisResult, Value};
+use redis::{Connection, Value};
 use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use support::{raw, TestServer};
-
-fn err_text(r: RedisResult<Value>) -> String {
-    match r {
-        Err(e) => format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-            .trim()
-            .to_string(),
-        Ok(v) => panic!("expected an error, got {v:?}"),
-    }
-}
 
 fn int(conn: &mut Connection, args: &[&str]) -> i64 {
     match raw(conn, args) {

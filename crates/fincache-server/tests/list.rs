@@ -5,20 +5,12 @@
 //! against a model. Blocking behaviour has its own file (`tests/blocking.rs`).
 
 mod support;
+use support::err_text;
 
 use fincache_resp::Reply;
-use redis::{Connection, RedisResult, Value};
+use redis::{Connection, Value};
 use std::collections::VecDeque;
 use support::{raw, RawConn, TestServer};
-
-fn err_text(r: RedisResult<Value>) -> String {
-    match r {
-        Err(e) => format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-            .trim()
-            .to_string(),
-        Ok(v) => panic!("expected an error, got {v:?}"),
-    }
-}
 
 fn err(conn: &mut Connection, args: &[&str]) -> String {
     err_text(raw(conn, args))

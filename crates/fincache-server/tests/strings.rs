@@ -7,22 +7,14 @@
 //! TODO wrongtype: no non-string type exists yet, so WRONGTYPE replies are not exercised here.
 
 mod support;
+use support::err_text;
 
 use fincache_resp::Reply;
 use rand::Rng;
-use redis::{Connection, RedisResult, Value};
+use redis::{Connection, Value};
 use std::thread;
 use std::time::Duration;
 use support::{raw, same_reply, show_reply, RawConn, TestServer};
-
-fn err_text(r: RedisResult<Value>) -> String {
-    match r {
-        Err(e) => format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-            .trim()
-            .to_string(),
-        Ok(v) => panic!("expected an error, got {v:?}"),
-    }
-}
 
 fn err(conn: &mut Connection, args: &[&str]) -> String {
     err_text(raw(conn, args))

@@ -477,3 +477,13 @@ pub fn same_reply(a: &fincache_resp::Reply, b: &fincache_resp::Reply) -> bool {
         _ => a == b,
     }
 }
+
+/// The text of an error reply (`CODE detail`) as the redis crate reports it; panics on success.
+pub fn err_text(r: redis::RedisResult<redis::Value>) -> String {
+    match r {
+        Err(e) => format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
+            .trim()
+            .to_string(),
+        Ok(v) => panic!("expected an error, got {v:?}"),
+    }
+}
